@@ -1,0 +1,156 @@
+//! The self-check report: what a failing check prints, and the plumbing a
+//! day's test needs to run a lab or solution and read what it wrote.
+//!
+//! A failing self-check says three things, always in this order: the
+//! **symptom** (what is wrong with the profile, in words a learner can
+//! check by hand), one **hint**, and the **page** that explains it.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Why a day's profile is not the expected one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub day: &'static str,
+    pub symptom: String,
+    pub hint: &'static str,
+}
+
+impl Failure {
+    /// The book page that explains this day.
+    pub fn page(&self) -> String {
+        format!("book/day-{}.md", self.day)
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "day {} self-check: not yet", self.day)?;
+        writeln!(f, "  symptom: {}", self.symptom)?;
+        writeln!(f, "  hint:    {}", self.hint)?;
+        write!(f, "  read:    {} (mdbook serve --open)", self.page())
+    }
+}
+
+/// Runs a lab or solution binary with `--out dir` and returns its standard
+/// output. A program that cannot start, crashes or exits non-zero is an
+/// error that says so and shows what it printed.
+pub fn run_program(exe: &Path, dir: &Path) -> Result<String, String> {
+    let output = Command::new(exe)
+        .arg("--out")
+        .arg(dir)
+        .output()
+        .map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    if !output.status.success() {
+        return Err(format!(
+            "{} exited with {}\n--- stdout\n{stdout}\n--- stderr\n{}",
+            exe.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(stdout)
+}
+
+/// A fresh, empty directory `name` under `base` (removed first if present).
+pub fn fresh_dir(base: &Path, name: &str) -> PathBuf {
+    let dir = base.join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)
+        .unwrap_or_else(|e| panic!("cannot create scratch directory {}: {e}", dir.display()));
+    dir
+}
+
+/// The body of an insta snapshot file (the text after its `---` header), so
+/// a lab's self-check can compare with the solution's snapshot and the two
+/// can never drift apart.
+pub fn snapshot_body(path: &Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read snapshot {}: {e}", path.display()))?;
+    let rest = text
+        .strip_prefix("---\n")
+        .and_then(|t| t.split_once("\n---\n"))
+        .map(|(_, body)| body)
+        .ok_or_else(|| {
+            format!(
+                "{} is not an insta snapshot (no --- header)",
+                path.display()
+            )
+        })?;
+    Ok(rest.trim_end_matches('\n').to_string() + "\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_reads_symptom_hint_page() {
+        let f = Failure {
+            day: "083",
+            symptom: "cpu profile is 0 bytes".into(),
+            hint: "flush it",
+        };
+        let text = f.to_string();
+        let symptom = text.find("symptom: cpu profile is 0 bytes").unwrap();
+        let hint = text.find("hint:    flush it").unwrap();
+        let read = text.find("read:    book/day-083.md").unwrap();
+        assert!(symptom < hint && hint < read, "{text}");
+    }
+
+    #[test]
+    fn snapshot_bodies_lose_their_header() {
+        let dir = std::env::temp_dir().join(format!("labkit-snap-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("x.snap");
+        std::fs::write(
+            &path,
+            "---\nsource: a.rs\nexpression: s\n---\nline one\nline two\n",
+        )
+        .unwrap();
+        assert_eq!(snapshot_body(&path).unwrap(), "line one\nline two\n");
+        std::fs::write(&path, "no header").unwrap();
+        assert!(
+            snapshot_body(&path)
+                .unwrap_err()
+                .contains("not an insta snapshot")
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
+
+/// Prints the closing lines of a run: what it wrote, then either what is
+/// wrong and where to read about it, or the summary and what to run next.
+pub fn report<T: fmt::Display>(files: &[PathBuf], verdict: &Result<T, Failure>) {
+    let wrote = files
+        .iter()
+        .map(|f| match std::fs::metadata(f) {
+            Ok(m) => format!("{} ({} bytes)", crate::out::display(f), m.len()),
+            Err(_) => format!("{} (missing)", crate::out::display(f)),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    match verdict {
+        Err(f) => {
+            let read = format!(
+                "{} (mdbook serve --open)\nself-check: cargo test -p lab-{}",
+                f.page(),
+                f.day
+            );
+            crate::out::closing(&[("wrote", &wrote), ("wrong", &f.symptom), ("read", &read)]);
+        }
+        Ok(summary) => {
+            let mut next = String::new();
+            for f in files {
+                let shown = crate::out::display(f);
+                match f.extension().and_then(|e| e.to_str()) {
+                    Some("svg") => next.push_str(&format!("open {shown} in a browser\n")),
+                    _ => next.push_str(&format!("go tool pprof -top {shown}\n")),
+                }
+            }
+            crate::out::closing(&[("wrote", &wrote), ("profile", summary), ("next", &next)]);
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! What each day's profile must show: one `check` per day, used three ways.
+//!
+//! - the lab's `main` calls it on what it just wrote, to say what is wrong;
+//! - the lab's self-check (`cargo test -p lab-NNN`) fails with its symptom;
+//! - the solution's test passes it and snapshots the summary it returns.
+
+pub mod day083;

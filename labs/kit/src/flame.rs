@@ -1,0 +1,58 @@
+//! Flame graphs with inferno, from any profile labkit can read.
+//!
+//! Each stack is rooted at its thread's name, so a concurrent program shows
+//! one tower per thread: `worker-0` and `worker-1` side by side.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use inferno::flamegraph::{self, Options};
+
+use crate::profile::Profile;
+use crate::{Error, atomic};
+
+/// The profile as folded stacks (`thread;root;…;leaf count`), merged and
+/// sorted, weighted by the first sample value.
+pub fn folded(profile: &Profile) -> Vec<String> {
+    let mut merged: BTreeMap<String, i64> = BTreeMap::new();
+    for s in &profile.samples {
+        let mut line = s.thread.clone().unwrap_or_else(|| "(no thread)".into());
+        for frame in &s.stack {
+            line.push(';');
+            // `;` separates frames in the folded format; names never hold
+            // one, but a stray one must not split a frame in two.
+            line.push_str(&frame.replace(';', ":"));
+        }
+        *merged.entry(line).or_default() += s.values[0];
+    }
+    merged
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(line, n)| format!("{line} {n}"))
+        .collect()
+}
+
+/// Renders `profile` as an SVG flame graph at `path`, atomically.
+pub fn save(profile: &Profile, title: &str, path: &Path) -> Result<(), Error> {
+    let lines = folded(profile);
+    let mut svg = Vec::new();
+    if !lines.is_empty() {
+        let mut options = Options::default();
+        options.title = title.to_string();
+        options.count_name = profile
+            .sample_types
+            .first()
+            .map(|(ty, _)| ty.clone())
+            .unwrap_or_else(|| "samples".into());
+        // Deterministic colours: the same profile gives the same picture.
+        options.deterministic = true;
+        flamegraph::from_lines(&mut options, lines.iter().map(String::as_str), &mut svg)
+            .map_err(|e| Error::new(format!("cannot draw {}: {e}", path.display())))?;
+    } else {
+        svg.extend_from_slice(EMPTY_SVG.as_bytes());
+    }
+    atomic::write_bytes(path, &svg)
+}
+
+const EMPTY_SVG: &str = r#"<svg xmlns="http://www.w3.org/2000/svg" width="600" height="60"><text x="10" y="35" font-family="sans-serif" font-size="16">This profile holds no samples.</text></svg>
+"#;

@@ -1,0 +1,26 @@
+//! `labkit`: the bench every lab and solution of the workbook stands on.
+//!
+//! - [`capture`]: start and stop a CPU profile (pprof-rs) and save it as
+//!   pprof protobuf and an inferno flame graph.
+//! - [`profile`]: read a pprof file back into plain stacks.
+//! - [`summary`]: turn a profile into the short, stable text that snapshots
+//!   hold and the book shows.
+//! - [`flame`]: flame graphs from any profile.
+//! - [`out`]: command-line flags, the output directory, the closing lines.
+//! - [`atomic`]: every file the kit writes appears whole or not at all.
+//! - [`check`]: the self-check report (symptom, hint, page).
+//! - [`days`]: what each day's profile must show.
+//! - [`work`]: CPU work of a known size for workloads.
+
+pub mod atomic;
+pub mod capture;
+pub mod check;
+pub mod days;
+mod error;
+pub mod flame;
+pub mod out;
+pub mod profile;
+pub mod summary;
+pub mod work;
+
+pub use error::Error;

@@ -1,0 +1,225 @@
+//! Where a run writes, and the few lines it says when it is done.
+//!
+//! Every lab and solution takes one flag, `--out DIR`; without it a run
+//! writes to `lab-out/<day>/` under the workspace root (git-ignored). The
+//! directory is created if missing.
+
+use std::fmt::Display;
+use std::path::{Path, PathBuf};
+
+use crate::Error;
+
+/// The workspace root: `labs/kit/../..`, fixed when labkit is compiled.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("labs/kit sits two levels under the workspace root")
+        .to_path_buf()
+}
+
+/// The default output directory of a day: `<root>/lab-out/<day>`.
+pub fn default_dir(day: &str) -> PathBuf {
+    workspace_root().join("lab-out").join(day)
+}
+
+/// What the command line asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invocation {
+    Run { out: PathBuf },
+    Help(String),
+}
+
+/// Parses `--out DIR` / `--out=DIR` / `--help`; anything else is an error
+/// that names the argument.
+pub fn parse_args<I>(program: &str, day: &str, args: I) -> Result<Invocation, Error>
+where
+    I: IntoIterator<Item = String>,
+{
+    let usage = format!(
+        "usage: {program} [--out DIR]\n\n  --out DIR   where to write the profiles (default: {}; created if missing)\n  --help      print this help",
+        display(&default_dir(day))
+    );
+    let mut out = None;
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let value = match arg.as_str() {
+            "-h" | "--help" => return Ok(Invocation::Help(usage)),
+            "--out" => args.next().ok_or_else(|| {
+                Error::new(format!("--out needs a directory after it\n\n{usage}"))
+            })?,
+            other => match other.strip_prefix("--out=") {
+                Some(v) => v.to_string(),
+                None => {
+                    return Err(Error::new(format!(
+                        "unknown argument {other:?}: the only flags are --out DIR and --help\n\n{usage}"
+                    )));
+                }
+            },
+        };
+        if value.is_empty() {
+            return Err(Error::new(format!(
+                "--out needs a non-empty directory\n\n{usage}"
+            )));
+        }
+        out = Some(PathBuf::from(value));
+    }
+    Ok(Invocation::Run {
+        out: out.unwrap_or_else(|| default_dir(day)),
+    })
+}
+
+/// Makes sure `dir` is a directory this process can write into, creating it
+/// if missing.
+pub fn prepare_dir(dir: &Path) -> Result<(), Error> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(Error::new(format!(
+            "--out {}: this is a file, not a directory (give a directory; it is created if missing)",
+            dir.display()
+        )));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| {
+        Error::io(
+            format!("--out {}: cannot create this directory", dir.display()),
+            e,
+        )
+    })?;
+    let probe = dir.join(format!(".labkit-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"")
+        .and_then(|()| std::fs::remove_file(&probe))
+        .map_err(|e| {
+            Error::io(
+                format!("--out {}: this directory is not writable", dir.display()),
+                e,
+            )
+        })
+}
+
+/// The output directory for a lab's `main`: parses the process's arguments,
+/// prepares the directory and returns it. `--help` prints the usage and
+/// exits 0; a bad argument or directory prints why and exits 2, before any
+/// work is done.
+pub fn dir_from_args(day: &str) -> PathBuf {
+    let mut args = std::env::args();
+    let program = args.next().unwrap_or_else(|| format!("lab-{day}"));
+    let program = Path::new(&program)
+        .file_name()
+        .map_or(program.clone(), |n| n.to_string_lossy().into_owned());
+    let result = parse_args(&program, day, args).and_then(|inv| match inv {
+        Invocation::Run { out } => prepare_dir(&out).map(|()| Some(out)),
+        Invocation::Help(usage) => {
+            println!("{usage}");
+            Ok(None)
+        }
+    });
+    match result {
+        Ok(Some(out)) => out,
+        Ok(None) => std::process::exit(0),
+        Err(e) => {
+            eprintln!("{program}: {e}");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// A path as the learner would type it: relative to the current directory
+/// when it is under it.
+pub fn display(path: &Path) -> String {
+    let rel = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf));
+    rel.unwrap_or_else(|| path.to_path_buf())
+        .display()
+        .to_string()
+}
+
+/// Prints the closing lines: a label column, then the text; continuation
+/// lines of a text are indented under it.
+pub fn closing(lines: &[(&str, &dyn Display)]) {
+    print!("{}", closing_text(lines));
+}
+
+fn closing_text(lines: &[(&str, &dyn Display)]) -> String {
+    let width = lines
+        .iter()
+        .map(|(l, _)| l.chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut text = String::new();
+    for (label, body) in lines {
+        for (i, line) in body.to_string().lines().enumerate() {
+            let label = if i == 0 { *label } else { "" };
+            text.push_str(&format!("{label:<width$}  {line}\n"));
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Invocation, Error> {
+        parse_args("lab-083", "083", args.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn the_default_is_lab_out_under_the_workspace_root() {
+        let Invocation::Run { out } = parse(&[]).unwrap() else {
+            panic!("expected a run");
+        };
+        assert!(out.ends_with("lab-out/083"), "{}", out.display());
+        assert!(
+            out.parent()
+                .unwrap()
+                .parent()
+                .unwrap()
+                .join("Cargo.toml")
+                .exists()
+        );
+    }
+
+    #[test]
+    fn out_is_taken_in_both_spellings() {
+        for args in [&["--out", "x/y"][..], &["--out=x/y"][..]] {
+            assert_eq!(parse(args).unwrap(), Invocation::Run { out: "x/y".into() });
+        }
+    }
+
+    #[test]
+    fn bad_arguments_name_themselves_and_the_valid_flags() {
+        let err = parse(&["--ot", "x"]).unwrap_err().to_string();
+        assert!(
+            err.contains("\"--ot\"") && err.contains("--out DIR"),
+            "{err}"
+        );
+        let err = parse(&["--out"]).unwrap_err().to_string();
+        assert!(err.contains("--out needs a directory"), "{err}");
+        let err = parse(&["--out="]).unwrap_err().to_string();
+        assert!(err.contains("non-empty"), "{err}");
+        assert!(matches!(parse(&["--help"]), Ok(Invocation::Help(_))));
+    }
+
+    #[test]
+    fn a_file_or_an_uncreatable_directory_is_refused() {
+        let file = std::env::temp_dir().join(format!("labkit-out-file-{}", std::process::id()));
+        std::fs::write(&file, b"").unwrap();
+        let err = prepare_dir(&file).unwrap_err().to_string();
+        assert!(err.contains("is a file, not a directory"), "{err}");
+        std::fs::remove_file(&file).unwrap();
+        // Even root cannot make directories inside /proc.
+        let err = prepare_dir(Path::new("/proc/labkit-cannot-exist"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("/proc/labkit-cannot-exist") && err.contains("cannot create"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn closing_lines_align_and_indent_continuations() {
+        let text = closing_text(&[("wrote", &"a.pb.gz"), ("next", &"one\ntwo")]);
+        assert_eq!(text, "wrote  a.pb.gz\nnext   one\n       two\n");
+    }
+}

@@ -1,0 +1,249 @@
+//! Reading a pprof profile back: gzip or raw protobuf in, plain stacks out.
+//!
+//! Everything that reads a profile (the summary, the flame graph, the
+//! self-checks) goes through [`load`], so a broken file is diagnosed in one
+//! place and always with the same words.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use flate2::read::GzDecoder;
+use pprof::protos;
+use pprof::protos::Message;
+
+/// A decoded profile, with stacks resolved to function names.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    /// `(type, unit)` of each value in a sample, e.g. `("samples", "count")`.
+    pub sample_types: Vec<(String, String)>,
+    pub samples: Vec<Sample>,
+}
+
+/// One stack and its values.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    /// Function names, **root first**, with hashes and the profiler's own
+    /// frames removed.
+    pub stack: Vec<String>,
+    /// One value per sample type.
+    pub values: Vec<i64>,
+    /// The `thread` label pprof-rs attaches (a name, or an id when the
+    /// thread had none).
+    pub thread: Option<String>,
+}
+
+impl Profile {
+    /// The index of the sample type called `ty`.
+    pub fn value_index(&self, ty: &str) -> Option<usize> {
+        self.sample_types.iter().position(|(t, _)| t == ty)
+    }
+
+    /// The sum of value `index` over all samples.
+    pub fn total(&self, index: usize) -> i64 {
+        self.samples.iter().map(|s| s.values[index]).sum()
+    }
+}
+
+/// Why a file is not a readable profile. Each variant's text is a symptom a
+/// self-check can print as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoadError {
+    Missing(PathBuf),
+    Unreadable(PathBuf, String),
+    Empty(PathBuf),
+    Truncated(PathBuf, usize),
+    NotPprof(PathBuf, String),
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoadError::Missing(p) => write!(f, "{} does not exist", p.display()),
+            LoadError::Unreadable(p, e) => write!(f, "{} cannot be read: {e}", p.display()),
+            LoadError::Empty(p) => write!(f, "{} is 0 bytes", p.display()),
+            LoadError::Truncated(p, n) => write!(
+                f,
+                "{} is truncated: its gzip stream stops after {n} bytes",
+                p.display()
+            ),
+            LoadError::NotPprof(p, e) => write!(
+                f,
+                "{} is not a pprof profile (expected gzipped or raw pprof protobuf): {e}",
+                p.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// Reads and decodes the pprof file at `path`.
+pub fn load(path: &Path) -> Result<Profile, LoadError> {
+    let bytes = std::fs::read(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => LoadError::Missing(path.to_path_buf()),
+        _ => LoadError::Unreadable(path.to_path_buf(), e.to_string()),
+    })?;
+    decode(path, &bytes)
+}
+
+/// Decodes pprof bytes; `path` only names the input in errors.
+pub fn decode(path: &Path, bytes: &[u8]) -> Result<Profile, LoadError> {
+    if bytes.is_empty() {
+        return Err(LoadError::Empty(path.to_path_buf()));
+    }
+    let raw;
+    let proto_bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        if GzDecoder::new(bytes).read_to_end(&mut out).is_err() {
+            return Err(LoadError::Truncated(path.to_path_buf(), bytes.len()));
+        }
+        raw = out;
+        &raw[..]
+    } else {
+        bytes
+    };
+    let proto = protos::Profile::decode(proto_bytes)
+        .map_err(|e| LoadError::NotPprof(path.to_path_buf(), e.to_string()))?;
+    from_proto(&proto).map_err(|e| LoadError::NotPprof(path.to_path_buf(), e))
+}
+
+/// Resolves a decoded protobuf into names. Also used on a profile fresh from
+/// pprof-rs, before it is ever written.
+pub fn from_proto(p: &protos::Profile) -> Result<Profile, String> {
+    let string = |i: i64| -> Result<String, String> {
+        p.string_table
+            .get(i as usize)
+            .cloned()
+            .ok_or_else(|| format!("string index {i} is outside the string table"))
+    };
+    if p.sample_type.is_empty() {
+        return Err("it has no sample types".into());
+    }
+    let sample_types = p
+        .sample_type
+        .iter()
+        .map(|vt| Ok((string(vt.ty)?, string(vt.unit)?)))
+        .collect::<Result<Vec<_>, String>>()?;
+    let functions: HashMap<u64, String> = p
+        .function
+        .iter()
+        .map(|f| Ok((f.id, string(f.name)?)))
+        .collect::<Result<_, String>>()?;
+    // A location holds one line per inlined function; the last is the
+    // outermost caller.
+    let mut locations: HashMap<u64, Vec<String>> = HashMap::new();
+    for loc in &p.location {
+        let mut names = Vec::new();
+        for line in &loc.line {
+            let name = functions
+                .get(&line.function_id)
+                .ok_or_else(|| format!("location {} names a missing function", loc.id))?;
+            names.push(name.clone());
+        }
+        locations.insert(loc.id, names);
+    }
+    let thread_key = p.string_table.iter().position(|s| s == "thread");
+    let mut samples = Vec::with_capacity(p.sample.len());
+    for s in &p.sample {
+        if s.value.len() != sample_types.len() {
+            return Err(format!(
+                "a sample has {} values for {} sample types",
+                s.value.len(),
+                sample_types.len()
+            ));
+        }
+        let mut leaf_first = Vec::new();
+        for id in &s.location_id {
+            let names = locations
+                .get(id)
+                .ok_or_else(|| format!("a sample names missing location {id}"))?;
+            leaf_first.extend(names.iter().map(|n| clean_name(n)));
+        }
+        let thread = thread_key.and_then(|k| {
+            s.label
+                .iter()
+                .find(|l| l.key == k as i64)
+                .and_then(|l| p.string_table.get(l.str as usize).cloned())
+        });
+        samples.push(Sample {
+            stack: root_first_without_profiler(leaf_first),
+            values: s.value.clone(),
+            thread,
+        });
+    }
+    Ok(Profile {
+        sample_types,
+        samples,
+    })
+}
+
+/// Strips the `::h0123456789abcdef` hash rustc appends to symbol names.
+pub fn clean_name(name: &str) -> String {
+    match name.rsplit_once("::h") {
+        Some((head, hash)) if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            head.to_string()
+        }
+        _ => name.to_string(),
+    }
+}
+
+/// Frames that belong to the profiler taking the sample, not the program:
+/// the unwinder, pprof-rs's signal handler and the kernel's signal
+/// trampoline. They sit at the leaf end of every CPU sample.
+pub(crate) fn is_profiler_frame(name: &str) -> bool {
+    name.starts_with("backtrace::")
+        || name.starts_with("pprof::")
+        || name.starts_with("<pprof::")
+        || name.contains("perf_signal_handler")
+        || name == "__restore_rt"
+}
+
+fn root_first_without_profiler(mut leaf_first: Vec<String>) -> Vec<String> {
+    if let Some(last) = leaf_first.iter().rposition(|n| is_profiler_frame(n)) {
+        leaf_first.drain(..=last);
+    }
+    leaf_first.reverse();
+    leaf_first
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_are_stripped_and_other_names_kept() {
+        assert_eq!(
+            clean_name("lab_083::work::h0123456789abcdef"),
+            "lab_083::work"
+        );
+        assert_eq!(clean_name("lab_083::hash"), "lab_083::hash");
+        assert_eq!(clean_name("a::hxyz"), "a::hxyz");
+    }
+
+    #[test]
+    fn profiler_frames_at_the_leaf_are_dropped() {
+        let stack = root_first_without_profiler(vec![
+            "backtrace::trace".into(),
+            "pprof::profiler::perf_signal_handler".into(),
+            "__restore_rt".into(),
+            "lab::leaf".into(),
+            "lab::root".into(),
+        ]);
+        assert_eq!(stack, vec!["lab::root", "lab::leaf"]);
+    }
+
+    #[test]
+    fn empty_garbage_and_truncated_files_are_told_apart() {
+        let p = Path::new("x.pb.gz");
+        assert_eq!(decode(p, b"").unwrap_err(), LoadError::Empty(p.into()));
+        assert!(matches!(
+            decode(p, &[0x1f, 0x8b, 8, 0]),
+            Err(LoadError::Truncated(_, 4))
+        ));
+        let err = decode(p, b"hello, I am text").unwrap_err();
+        assert!(matches!(err, LoadError::NotPprof(..)), "{err}");
+        assert!(err.to_string().contains("x.pb.gz"));
+    }
+}
