@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::Error;
 
+// ANCHOR: write_with
 /// Writes `path` atomically with whatever `fill` writes into the buffered
 /// writer it is given.
 pub fn write_with<F>(path: &Path, fill: F) -> Result<(), Error>
@@ -35,12 +36,13 @@ where
         let _ = fs::remove_file(&tmp);
         return Err(Error::io(format!("cannot write {}", path.display()), e));
     }
+    // ANCHOR_END: write_with
     // Make the rename itself durable. Not every file system lets a directory
     // be opened for syncing, so a failure here is not an error.
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && let Ok(d) = File::open(dir)
+    {
+        let _ = d.sync_all();
     }
     Ok(())
 }

@@ -111,6 +111,7 @@ impl CpuProfile {
         self.profile.total(0)
     }
 
+    // ANCHOR: write_pprof
     /// Encodes the profile as gzipped pprof protobuf (what Go writes, and
     /// what `go tool pprof` reads) into `out`. The gzip stream is finished
     /// here, but `out` itself is **not** flushed: that is the caller's job.
@@ -120,6 +121,7 @@ impl CpuProfile {
         gz.finish()?;
         Ok(())
     }
+    // ANCHOR_END: write_pprof
 
     /// Saves `cpu.pb.gz` and `cpu.svg` into `dir`, each written atomically.
     pub fn save(&self, dir: &Path) -> Result<Saved, Error> {

@@ -82,6 +82,40 @@ pub fn snapshot_body(path: &Path) -> Result<String, String> {
     Ok(rest.trim_end_matches('\n').to_string() + "\n")
 }
 
+/// Prints the closing lines of a run: what it wrote, then either what is
+/// wrong and where to read about it, or the summary and what to run next.
+pub fn report<T: fmt::Display>(files: &[PathBuf], verdict: &Result<T, Failure>) {
+    let wrote = files
+        .iter()
+        .map(|f| match std::fs::metadata(f) {
+            Ok(m) => format!("{} ({} bytes)", crate::out::display(f), m.len()),
+            Err(_) => format!("{} (missing)", crate::out::display(f)),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    match verdict {
+        Err(f) => {
+            let read = format!(
+                "{} (mdbook serve --open)\nself-check: cargo test -p lab-{}",
+                f.page(),
+                f.day
+            );
+            crate::out::closing(&[("wrote", &wrote), ("wrong", &f.symptom), ("read", &read)]);
+        }
+        Ok(summary) => {
+            let mut next = String::new();
+            for f in files {
+                let shown = crate::out::display(f);
+                match f.extension().and_then(|e| e.to_str()) {
+                    Some("svg") => next.push_str(&format!("open {shown} in a browser\n")),
+                    _ => next.push_str(&format!("go tool pprof -top {shown}\n")),
+                }
+            }
+            crate::out::closing(&[("wrote", &wrote), ("profile", summary), ("next", &next)]);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,39 +152,5 @@ mod tests {
                 .contains("not an insta snapshot")
         );
         std::fs::remove_dir_all(dir).unwrap();
-    }
-}
-
-/// Prints the closing lines of a run: what it wrote, then either what is
-/// wrong and where to read about it, or the summary and what to run next.
-pub fn report<T: fmt::Display>(files: &[PathBuf], verdict: &Result<T, Failure>) {
-    let wrote = files
-        .iter()
-        .map(|f| match std::fs::metadata(f) {
-            Ok(m) => format!("{} ({} bytes)", crate::out::display(f), m.len()),
-            Err(_) => format!("{} (missing)", crate::out::display(f)),
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    match verdict {
-        Err(f) => {
-            let read = format!(
-                "{} (mdbook serve --open)\nself-check: cargo test -p lab-{}",
-                f.page(),
-                f.day
-            );
-            crate::out::closing(&[("wrote", &wrote), ("wrong", &f.symptom), ("read", &read)]);
-        }
-        Ok(summary) => {
-            let mut next = String::new();
-            for f in files {
-                let shown = crate::out::display(f);
-                match f.extension().and_then(|e| e.to_str()) {
-                    Some("svg") => next.push_str(&format!("open {shown} in a browser\n")),
-                    _ => next.push_str(&format!("go tool pprof -top {shown}\n")),
-                }
-            }
-            crate::out::closing(&[("wrote", &wrote), ("profile", summary), ("next", &next)]);
-        }
     }
 }

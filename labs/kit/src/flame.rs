@@ -1,7 +1,12 @@
 //! Flame graphs with inferno, from any profile labkit can read.
 //!
 //! Each stack is rooted at its thread's name, so a concurrent program shows
-//! one tower per thread: `worker-0` and `worker-1` side by side.
+//! one tower per thread: `worker-0` and `worker-1` side by side. The dozen
+//! frames with which the runtime starts every thread (`clone3`,
+//! `start_thread`, `std::panicking::catch_unwind`, …) are trimmed from the
+//! root end of each stack: they are the same in every tower and push the
+//! program's own frames off the top of the picture. The pprof file keeps
+//! them; only the picture is trimmed.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -17,7 +22,7 @@ pub fn folded(profile: &Profile) -> Vec<String> {
     let mut merged: BTreeMap<String, i64> = BTreeMap::new();
     for s in &profile.samples {
         let mut line = s.thread.clone().unwrap_or_else(|| "(no thread)".into());
-        for frame in &s.stack {
+        for frame in trim_thread_start(&s.stack) {
             line.push(';');
             // `;` separates frames in the folded format; names never hold
             // one, but a stray one must not split a frame in two.
@@ -30,6 +35,33 @@ pub fn folded(profile: &Profile) -> Vec<String> {
         .filter(|(_, n)| *n > 0)
         .map(|(line, n)| format!("{line} {n}"))
         .collect()
+}
+
+/// Frames the runtime puts under a thread's (or `main`'s) own code.
+fn is_runtime_start(frame: &str) -> bool {
+    let bare = frame.trim_start_matches('<');
+    [
+        "std::",
+        "core::",
+        "alloc::",
+        "__rust_",
+        "_start",
+        "__libc_start",
+        "start_thread",
+        "clone",
+    ]
+    .iter()
+    .any(|p| bare.starts_with(p))
+        || frame == "main"
+}
+
+/// The stack without its leading runtime frames. A stack made only of
+/// runtime frames is kept whole, so its cost still shows somewhere.
+fn trim_thread_start(stack: &[String]) -> &[String] {
+    match stack.iter().position(|f| !is_runtime_start(f)) {
+        Some(first_own) => &stack[first_own..],
+        None => stack,
+    }
 }
 
 /// Renders `profile` as an SVG flame graph at `path`, atomically.
@@ -56,3 +88,48 @@ pub fn save(profile: &Profile, title: &str, path: &Path) -> Result<(), Error> {
 
 const EMPTY_SVG: &str = r#"<svg xmlns="http://www.w3.org/2000/svg" width="600" height="60"><text x="10" y="35" font-family="sans-serif" font-size="16">This profile holds no samples.</text></svg>
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::Sample;
+
+    #[test]
+    fn stacks_are_rooted_at_their_thread_and_lose_the_runtime_start() {
+        let stack = [
+            "clone3",
+            "start_thread",
+            "std::thread::x",
+            "<core::y as z>::call_once",
+            "lab_1::worker",
+            "std::hint::black_box",
+        ];
+        let profile = Profile {
+            sample_types: vec![("samples".into(), "count".into())],
+            samples: vec![
+                Sample {
+                    stack: stack.iter().map(|s| s.to_string()).collect(),
+                    values: vec![3],
+                    thread: Some("worker-0".into()),
+                },
+                Sample {
+                    stack: stack.iter().map(|s| s.to_string()).collect(),
+                    values: vec![2],
+                    thread: Some("worker-0".into()),
+                },
+                Sample {
+                    stack: vec!["clone3".into()],
+                    values: vec![1],
+                    thread: None,
+                },
+            ],
+        };
+        assert_eq!(
+            folded(&profile),
+            [
+                "(no thread);clone3 1",
+                "worker-0;lab_1::worker;std::hint::black_box 5"
+            ]
+        );
+    }
+}

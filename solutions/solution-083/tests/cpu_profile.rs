@@ -23,7 +23,7 @@ fn solution_output() -> &'static Path {
 #[test]
 fn summary() {
     let dir = solution_output();
-    let summary = day083::check(&dir).unwrap_or_else(|failure| panic!("\n{failure}\n"));
+    let summary = day083::check(dir).unwrap_or_else(|failure| panic!("\n{failure}\n"));
 
     // The bands in the snapshot hide the numbers; the numbers themselves
     // must sit well inside them. Measured: checksum 78–84 %, encode 16–22 %.
@@ -88,4 +88,22 @@ fn go_tool_pprof_reads_the_profile() {
     // The profiler's own frames were stripped before the file was written.
     assert!(!top.contains("backtrace::backtrace"), "{top}");
     assert!(!top.contains("perf_signal_handler"), "{top}");
+}
+
+/// The book shows the expected summary as text; it must be the snapshot's.
+#[test]
+fn the_book_shows_the_snapshot() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let snapshot = check::snapshot_body(
+        &root.join("solutions/solution-083/tests/snapshots/cpu_profile__summary.snap"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    for page in ["book/day-083.md", "book/reading-a-profile.md"] {
+        let text =
+            std::fs::read_to_string(root.join(page)).unwrap_or_else(|e| panic!("{page}: {e}"));
+        assert!(
+            text.contains(&format!("```text\n{snapshot}```")),
+            "{page} does not show the snapshot's summary:\n{snapshot}"
+        );
+    }
 }
