@@ -8,15 +8,8 @@
 //! # Ok::<(), labkit::Error>(())
 //! ```
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-
-use flate2::Compression;
-use flate2::write::GzEncoder;
-use pprof::protos::{self, Message};
-
-use crate::profile::{self, Profile};
-use crate::{Error, atomic, flame};
+use crate::Error;
+use crate::profile::{self, Recorded};
 
 /// Samples per second of CPU time we ask for. pprof-rs drives sampling with
 /// `setitimer(ITIMER_PROF)`, which the kernel only fires on its own tick
@@ -65,9 +58,8 @@ impl Capture {
         let proto = report
             .pprof()
             .map_err(|e| Error::new(format!("cannot encode the CPU profile: {e}")))?;
-        let profile = profile::from_proto(&proto)
-            .map_err(|e| Error::new(format!("pprof-rs produced a profile we cannot read: {e}")))?;
-        Ok(CpuProfile { proto, profile })
+        Recorded::new(proto, "cpu", 0)
+            .map_err(|e| Error::new(format!("pprof-rs produced a profile we cannot read: {e}")))
     }
 }
 
@@ -86,56 +78,5 @@ fn strip_profiler_frames(frames: &mut pprof::Frames) {
     }
 }
 
-/// A finished CPU profile: the protobuf pprof-rs made, and the same data as
-/// plain stacks.
-pub struct CpuProfile {
-    proto: protos::Profile,
-    profile: Profile,
-}
-
-/// Where [`CpuProfile::save`] put its files.
-#[derive(Debug, Clone)]
-pub struct Saved {
-    pub pprof: PathBuf,
-    pub flame_graph: PathBuf,
-}
-
-impl CpuProfile {
-    /// The profile as plain stacks.
-    pub fn profile(&self) -> &Profile {
-        &self.profile
-    }
-
-    /// How many samples the profiler kept.
-    pub fn sample_count(&self) -> i64 {
-        self.profile.total(0)
-    }
-
-    // ANCHOR: write_pprof
-    /// Encodes the profile as gzipped pprof protobuf (what Go writes, and
-    /// what `go tool pprof` reads) into `out`. The gzip stream is finished
-    /// here, but `out` itself is **not** flushed: that is the caller's job.
-    pub fn write_pprof<W: Write>(&self, out: W) -> std::io::Result<()> {
-        let mut gz = GzEncoder::new(out, Compression::default());
-        gz.write_all(&self.proto.encode_to_vec())?;
-        gz.finish()?;
-        Ok(())
-    }
-    // ANCHOR_END: write_pprof
-
-    /// Saves `cpu.pb.gz` and `cpu.svg` into `dir`, each written atomically.
-    pub fn save(&self, dir: &Path) -> Result<Saved, Error> {
-        let saved = Saved {
-            pprof: dir.join(PPROF_FILE),
-            flame_graph: dir.join(FLAME_FILE),
-        };
-        atomic::write_with(&saved.pprof, |out| self.write_pprof(out))?;
-        self.save_flame_graph(&saved.flame_graph)?;
-        Ok(saved)
-    }
-
-    /// Saves only the flame graph, atomically.
-    pub fn save_flame_graph(&self, path: &Path) -> Result<(), Error> {
-        flame::save(&self.profile, "CPU samples", path)
-    }
-}
+/// A finished CPU profile.
+pub type CpuProfile = Recorded;

@@ -17,8 +17,8 @@ use crate::profile::Profile;
 use crate::{Error, atomic};
 
 /// The profile as folded stacks (`thread;root;…;leaf count`), merged and
-/// sorted, weighted by the first sample value.
-pub fn folded(profile: &Profile) -> Vec<String> {
+/// sorted, weighted by sample value `weight`.
+pub fn folded(profile: &Profile, weight: usize) -> Vec<String> {
     let mut merged: BTreeMap<String, i64> = BTreeMap::new();
     for s in &profile.samples {
         let mut line = s.thread.clone().unwrap_or_else(|| "(no thread)".into());
@@ -28,7 +28,7 @@ pub fn folded(profile: &Profile) -> Vec<String> {
             // one, but a stray one must not split a frame in two.
             line.push_str(&frame.replace(';', ":"));
         }
-        *merged.entry(line).or_default() += s.values[0];
+        *merged.entry(line).or_default() += s.values[weight];
     }
     merged
         .into_iter()
@@ -64,17 +64,18 @@ fn trim_thread_start(stack: &[String]) -> &[String] {
     }
 }
 
-/// Renders `profile` as an SVG flame graph at `path`, atomically.
-pub fn save(profile: &Profile, title: &str, path: &Path) -> Result<(), Error> {
-    let lines = folded(profile);
+/// Renders `profile` as an SVG flame graph at `path`, atomically, with
+/// boxes as wide as sample value `weight`.
+pub fn save(profile: &Profile, weight: usize, title: &str, path: &Path) -> Result<(), Error> {
+    let lines = folded(profile, weight);
     let mut svg = Vec::new();
     if !lines.is_empty() {
         let mut options = Options::default();
         options.title = title.to_string();
         options.count_name = profile
             .sample_types
-            .first()
-            .map(|(ty, _)| ty.clone())
+            .get(weight)
+            .map(|(ty, unit)| format!("{ty} ({unit})"))
             .unwrap_or_else(|| "samples".into());
         // Deterministic colours: the same profile gives the same picture.
         options.deterministic = true;
@@ -125,7 +126,7 @@ mod tests {
             ],
         };
         assert_eq!(
-            folded(&profile),
+            folded(&profile, 0),
             [
                 "(no thread);clone3 1",
                 "worker-0;lab_1::worker;std::hint::black_box 5"

@@ -15,6 +15,7 @@
 pub mod atomic;
 pub mod capture;
 pub mod check;
+pub mod contention;
 pub mod days;
 mod error;
 pub mod flame;

@@ -6,12 +6,16 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
+use flate2::Compression;
 use flate2::read::GzDecoder;
+use flate2::write::GzEncoder;
 use pprof::protos;
 use pprof::protos::Message;
+
+use crate::{Error, atomic, flame};
 
 /// A decoded profile, with stacks resolved to function names.
 #[derive(Debug, Clone)]
@@ -43,6 +47,81 @@ impl Profile {
     /// The sum of value `index` over all samples.
     pub fn total(&self, index: usize) -> i64 {
         self.samples.iter().map(|s| s.values[index]).sum()
+    }
+}
+
+/// A profile made in this process (CPU, block or mutex), ready to be
+/// written: the protobuf, and the same data as plain stacks.
+pub struct Recorded {
+    proto: protos::Profile,
+    profile: Profile,
+    /// `cpu`, `block` or `mutex`: names the files it is saved as.
+    name: &'static str,
+    /// Which sample value the flame graph is weighted by.
+    weight: usize,
+}
+
+/// Where [`Recorded::save`] put its files.
+#[derive(Debug, Clone)]
+pub struct Saved {
+    pub pprof: PathBuf,
+    pub flame_graph: PathBuf,
+}
+
+impl Recorded {
+    pub(crate) fn new(
+        proto: protos::Profile,
+        name: &'static str,
+        weight: usize,
+    ) -> Result<Recorded, String> {
+        let profile = from_proto(&proto)?;
+        Ok(Recorded {
+            proto,
+            profile,
+            name,
+            weight,
+        })
+    }
+
+    /// The profile as plain stacks.
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
+    /// The sum of the first sample value: samples for a CPU profile,
+    /// contentions for a block or mutex profile.
+    pub fn sample_count(&self) -> i64 {
+        self.profile.total(0)
+    }
+
+    // ANCHOR: write_pprof
+    /// Encodes the profile as gzipped pprof protobuf (what Go writes, and
+    /// what `go tool pprof` reads) into `out`. The gzip stream is finished
+    /// here, but `out` itself is **not** flushed: that is the caller's job.
+    pub fn write_pprof<W: Write>(&self, out: W) -> std::io::Result<()> {
+        let mut gz = GzEncoder::new(out, Compression::default());
+        gz.write_all(&self.proto.encode_to_vec())?;
+        gz.finish()?;
+        Ok(())
+    }
+    // ANCHOR_END: write_pprof
+
+    /// Saves `<name>.pb.gz` and `<name>.svg` into `dir`, each atomically.
+    pub fn save(&self, dir: &Path) -> Result<Saved, Error> {
+        let saved = Saved {
+            pprof: dir.join(format!("{}.pb.gz", self.name)),
+            flame_graph: dir.join(format!("{}.svg", self.name)),
+        };
+        atomic::write_with(&saved.pprof, |out| self.write_pprof(out))?;
+        self.save_flame_graph(&saved.flame_graph)?;
+        Ok(saved)
+    }
+
+    /// Saves only the flame graph, atomically.
+    pub fn save_flame_graph(&self, path: &Path) -> Result<(), Error> {
+        let (ty, unit) = &self.profile.sample_types[self.weight];
+        let title = format!("{} profile ({ty}, {unit})", self.name);
+        flame::save(&self.profile, self.weight, &title, path)
     }
 }
 

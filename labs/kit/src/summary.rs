@@ -140,7 +140,9 @@ pub fn own_name(frame: &str) -> Option<String> {
     };
     let (krate, path) = rest.split_once("::")?;
     let own = krate.starts_with("lab_") || krate.starts_with("solution_");
-    if !own || path.contains("{{closure}}") {
+    // Closures are spelt `{{closure}}` by pprof-rs and `{closure#0}` by
+    // the DWARF names the contention profiles use.
+    if !own || path.contains("{{closure}}") || path.contains("{closure#") {
         return None;
     }
     Some(format!("{prefix}{path}"))
@@ -198,6 +200,7 @@ mod tests {
             Some("<Job as core::fmt::Debug>::fmt")
         );
         assert_eq!(own_name("solution_083::main::{{closure}}"), None);
+        assert_eq!(own_name("lab_085::run::{closure#0}"), None);
         assert_eq!(own_name("std::thread::spawn"), None);
         assert_eq!(own_name("labkit::work::burn"), None);
         assert_eq!(own_name("main"), None);

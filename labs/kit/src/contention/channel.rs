@@ -1,0 +1,223 @@
+//! crossbeam-channel with waits recorded in the block profile.
+//!
+//! A send into a full channel and a receive from an empty one are the
+//! channel's waits; both are charged to the waiting thread's stack, as Go
+//! charges `chan send` and `chan receive`.
+
+use std::time::Duration;
+
+use crossbeam_channel as cb;
+pub use crossbeam_channel::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
+
+use super::channels_profiled;
+use super::lock::now_ns;
+use super::record::block_event;
+
+/// A channel of capacity `cap` (0: every send waits for a receiver).
+pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
+    let (s, r) = cb::bounded(cap);
+    (Sender { inner: s }, Receiver { inner: r })
+}
+
+/// A channel without a capacity: sends never wait.
+pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
+    let (s, r) = cb::unbounded();
+    (Sender { inner: s }, Receiver { inner: r })
+}
+
+/// The sending side; clone it for more producers.
+pub struct Sender<T> {
+    inner: cb::Sender<T>,
+}
+
+/// The receiving side; clone it for more consumers.
+pub struct Receiver<T> {
+    inner: cb::Receiver<T>,
+}
+
+impl<T> Sender<T> {
+    /// Sends `value`, waiting for room if the channel is full.
+    #[inline]
+    pub fn send(&self, value: T) -> Result<(), SendError<T>> {
+        if !channels_profiled() {
+            return self.inner.send(value);
+        }
+        self.send_profiled(value)
+    }
+
+    #[inline(never)]
+    fn send_profiled(&self, value: T) -> Result<(), SendError<T>> {
+        match self.inner.try_send(value) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Disconnected(v)) => Err(SendError(v)),
+            Err(TrySendError::Full(v)) => {
+                let start = now_ns();
+                let result = self.inner.send(v);
+                block_event(now_ns().saturating_sub(start));
+                result
+            }
+        }
+    }
+
+    /// Sends without waiting; never profiled.
+    pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        self.inner.try_send(value)
+    }
+
+    pub fn len(&self) -> usize {
+        self.inner.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.inner.is_empty()
+    }
+
+    pub fn capacity(&self) -> Option<usize> {
+        self.inner.capacity()
+    }
+
+    /// The wrapped crossbeam sender, for `select!`. Waits through it are not
+    /// recorded.
+    pub fn inner(&self) -> &cb::Sender<T> {
+        &self.inner
+    }
+}
+
+impl<T> Receiver<T> {
+    /// Receives a value, waiting for one if the channel is empty. Fails once
+    /// the channel is empty and every sender is gone.
+    #[inline]
+    pub fn recv(&self) -> Result<T, RecvError> {
+        if !channels_profiled() {
+            return self.inner.recv();
+        }
+        self.recv_profiled()
+    }
+
+    #[inline(never)]
+    fn recv_profiled(&self) -> Result<T, RecvError> {
+        match self.inner.try_recv() {
+            Ok(v) => Ok(v),
+            Err(TryRecvError::Disconnected) => Err(RecvError),
+            Err(TryRecvError::Empty) => {
+                let start = now_ns();
+                let result = self.inner.recv();
+                block_event(now_ns().saturating_sub(start));
+                result
+            }
+        }
+    }
+
+    /// Receives, waiting at most `timeout`; the wait is recorded like any.
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+        if !channels_profiled() {
+            return self.inner.recv_timeout(timeout);
+        }
+        match self.inner.try_recv() {
+            Ok(v) => Ok(v),
+            Err(TryRecvError::Disconnected) => Err(RecvTimeoutError::Disconnected),
+            Err(TryRecvError::Empty) => {
+                let start = now_ns();
+                let result = self.inner.recv_timeout(timeout);
+                block_event(now_ns().saturating_sub(start));
+                result
+            }
+        }
+    }
+
+    /// Receives without waiting; never profiled.
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        self.inner.try_recv()
+    }
+
+    /// Values until the channel is empty and every sender is gone.
+    pub fn iter(&self) -> Iter<'_, T> {
+        Iter { rx: self }
+    }
+
+    pub fn len(&self) -> usize {
+        self.inner.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.inner.is_empty()
+    }
+
+    pub fn capacity(&self) -> Option<usize> {
+        self.inner.capacity()
+    }
+
+    /// The wrapped crossbeam receiver, for `select!`. Waits through it are
+    /// not recorded.
+    pub fn inner(&self) -> &cb::Receiver<T> {
+        &self.inner
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        Sender {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<T> Clone for Receiver<T> {
+    fn clone(&self) -> Self {
+        Receiver {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sender { .. }")
+    }
+}
+
+impl<T> std::fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Receiver { .. }")
+    }
+}
+
+/// A blocking iterator over received values.
+pub struct Iter<'a, T> {
+    rx: &'a Receiver<T>,
+}
+
+impl<T> Iterator for Iter<'_, T> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        self.rx.recv().ok()
+    }
+}
+
+/// An owning blocking iterator, for `for job in rx`.
+pub struct IntoIter<T> {
+    rx: Receiver<T>,
+}
+
+impl<T> Iterator for IntoIter<T> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        self.rx.recv().ok()
+    }
+}
+
+impl<T> IntoIterator for Receiver<T> {
+    type Item = T;
+    type IntoIter = IntoIter<T>;
+    fn into_iter(self) -> IntoIter<T> {
+        IntoIter { rx: self }
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Receiver<T> {
+    type Item = T;
+    type IntoIter = Iter<'a, T>;
+    fn into_iter(self) -> Iter<'a, T> {
+        self.iter()
+    }
+}

@@ -1,0 +1,304 @@
+//! Exact answers at rate 1 / fraction 1, and unbiased sampling.
+//!
+//! The profiles are process-wide, so these tests take turns (`serial`) and
+//! start from a clean table.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::record::{block_event, mutex_event};
+use super::*;
+use crate::profile::Profile;
+
+fn serial() -> parking_lot::MutexGuard<'static, ()> {
+    static TURN: parking_lot::Mutex<()> = parking_lot::const_mutex(());
+    let turn = TURN.lock();
+    reset();
+    set_block_profile_rate(0).unwrap();
+    set_mutex_profile_fraction(0).unwrap();
+    turn
+}
+
+fn totals(p: &Profile) -> (i64, i64) {
+    (p.total(0), p.total(1))
+}
+
+fn within(actual: f64, expected: f64, tolerance: f64) -> bool {
+    (actual - expected).abs() <= expected * tolerance
+}
+
+#[test]
+fn rates_out_of_range_are_refused_by_name() {
+    let _turn = serial();
+    let err = set_block_profile_rate(-1).unwrap_err().to_string();
+    assert!(
+        err.contains("block profile rate -1") && err.contains("0 (off)"),
+        "{err}"
+    );
+    let err = set_block_profile_rate(MAX_BLOCK_RATE_NS + 1)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("one minute"), "{err}");
+    let err = set_mutex_profile_fraction(-5).unwrap_err().to_string();
+    assert!(err.contains("mutex profile fraction -5"), "{err}");
+    assert_eq!(set_block_profile_rate(7).unwrap(), 0);
+    assert_eq!(set_block_profile_rate(0).unwrap(), 7);
+}
+
+#[test]
+fn nothing_is_recorded_while_off() {
+    let _turn = serial();
+    let m = Arc::new(Mutex::new(0));
+    let guard = m.lock();
+    let waiter = {
+        let m = Arc::clone(&m);
+        thread::spawn(move || *m.lock() += 1)
+    };
+    thread::sleep(Duration::from_millis(20));
+    drop(guard);
+    waiter.join().unwrap();
+    assert_eq!(block_profile().sample_count(), 0);
+    assert_eq!(mutex_profile().sample_count(), 0);
+}
+
+/// N threads queue on a held lock; each then holds it for HOLD. Every
+/// thread waits (N block events) and every release but the last hands the
+/// lock to a waiter (N contended releases: the main thread's and N-1).
+#[test]
+fn every_wait_on_a_lock_and_every_contended_release_is_counted_exactly() {
+    let _turn = serial();
+    set_block_profile_rate(1).unwrap();
+    set_mutex_profile_fraction(1).unwrap();
+    const N: u64 = 4;
+    const HOLD: Duration = Duration::from_millis(10);
+    let lock = Arc::new(Mutex::new(0u64));
+    let guard = lock.lock();
+    let threads: Vec<_> = (0..N)
+        .map(|_| {
+            let lock = Arc::clone(&lock);
+            thread::spawn(move || {
+                let start = Instant::now();
+                let mut g = lock.lock();
+                let waited = start.elapsed();
+                *g += 1;
+                thread::sleep(HOLD);
+                waited
+            })
+        })
+        .collect();
+    while lock.waiting() < N {
+        thread::yield_now();
+    }
+    thread::sleep(HOLD);
+    drop(guard);
+    let measured: Duration = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    set_block_profile_rate(0).unwrap();
+    set_mutex_profile_fraction(0).unwrap();
+
+    let (count, delay) = totals(block_profile().profile());
+    assert_eq!(count, N as i64, "block events");
+    assert!(
+        within(delay as f64, measured.as_nanos() as f64, 0.03),
+        "block delay {delay} ns vs measured {measured:?}"
+    );
+    let (count, delay) = totals(mutex_profile().profile());
+    assert_eq!(count, N as i64, "contended releases");
+    assert!(
+        within(delay as f64, measured.as_nanos() as f64, 0.03),
+        "mutex delay {delay} ns vs measured {measured:?}"
+    );
+}
+
+/// The mutex profile charges the releaser; the block profile the waiter.
+#[test]
+fn delay_is_charged_to_the_waiter_in_one_profile_and_the_releaser_in_the_other() {
+    let _turn = serial();
+    set_block_profile_rate(1).unwrap();
+    set_mutex_profile_fraction(1).unwrap();
+    let lock = Arc::new(Mutex::new(()));
+
+    #[inline(never)]
+    fn hold_while_another_waits(lock: &Mutex<()>) -> crate::contention::MutexGuard<'_, ()> {
+        lock.lock()
+    }
+    #[inline(never)]
+    fn wait_for_the_lock(lock: &Mutex<()>) {
+        drop(lock.lock());
+    }
+
+    let guard = hold_while_another_waits(&lock);
+    let waiter = {
+        let lock = Arc::clone(&lock);
+        thread::Builder::new()
+            .name("the-waiter".into())
+            .spawn(move || wait_for_the_lock(&lock))
+            .unwrap()
+    };
+    while lock.waiting() < 1 {
+        thread::yield_now();
+    }
+    thread::sleep(Duration::from_millis(5));
+    release_here(guard);
+    waiter.join().unwrap();
+    set_block_profile_rate(0).unwrap();
+    set_mutex_profile_fraction(0).unwrap();
+
+    #[inline(never)]
+    fn release_here(guard: crate::contention::MutexGuard<'_, ()>) {
+        drop(guard);
+    }
+
+    let block = block_profile();
+    let waiter_sample = &block.profile().samples[0];
+    assert_eq!(waiter_sample.thread.as_deref(), Some("the-waiter"));
+    let leaf = waiter_sample.stack.last().unwrap();
+    assert!(
+        leaf.ends_with("wait_for_the_lock"),
+        "block profile leaf: {leaf}"
+    );
+
+    let mutex = mutex_profile();
+    let leaf = mutex.profile().samples[0].stack.last().unwrap();
+    assert!(leaf.ends_with("release_here"), "mutex profile leaf: {leaf}");
+}
+
+/// A consumer waits on an empty channel N times, because the producer
+/// sleeps before every send: N receive waits, delay as measured.
+#[test]
+fn every_wait_on_a_channel_is_counted_exactly() {
+    let _turn = serial();
+    set_block_profile_rate(1).unwrap();
+    const N: usize = 20;
+    let (tx, rx) = bounded::<usize>(1);
+    let producer = thread::spawn(move || {
+        for i in 0..N {
+            thread::sleep(Duration::from_millis(10));
+            tx.send(i).unwrap();
+        }
+    });
+    let mut measured = Duration::ZERO;
+    for _ in 0..N {
+        let start = Instant::now();
+        rx.recv().unwrap();
+        measured += start.elapsed();
+    }
+    producer.join().unwrap();
+    set_block_profile_rate(0).unwrap();
+
+    let (count, delay) = totals(block_profile().profile());
+    assert_eq!(count, N as i64);
+    assert!(
+        within(delay as f64, measured.as_nanos() as f64, 0.03),
+        "delay {delay} ns vs measured {measured:?}"
+    );
+}
+
+/// Waits of 100 µs at a rate of 1 ms: about one in ten is kept, each
+/// standing for ten. The totals must come out right on average.
+#[test]
+fn sampled_block_events_are_scaled_without_bias() {
+    let _turn = serial();
+    set_block_profile_rate(1_000_000).unwrap();
+    for _ in 0..20_000 {
+        block_event(100_000);
+    }
+    // Waits at or above the rate are always kept, unscaled.
+    for _ in 0..100 {
+        block_event(3_000_000);
+    }
+    set_block_profile_rate(0).unwrap();
+    let (count, delay) = totals(block_profile().profile());
+    let expected_count = 20_000.0 + 100.0;
+    let expected_delay = 20_000.0 * 100_000.0 + 100.0 * 3_000_000.0;
+    assert!(within(count as f64, expected_count, 0.15), "count {count}");
+    assert!(within(delay as f64, expected_delay, 0.15), "delay {delay}");
+}
+
+#[test]
+fn sampled_mutex_events_are_scaled_without_bias() {
+    let _turn = serial();
+    set_mutex_profile_fraction(10).unwrap();
+    for _ in 0..20_000 {
+        mutex_event(50_000);
+    }
+    set_mutex_profile_fraction(0).unwrap();
+    let (count, delay) = totals(mutex_profile().profile());
+    assert!(within(count as f64, 20_000.0, 0.15), "count {count}");
+    assert!(
+        within(delay as f64, 20_000.0 * 50_000.0, 0.15),
+        "delay {delay}"
+    );
+}
+
+/// Eight threads hammer one lock: every wait the wrappers see reaches the
+/// table once, the totals add up, and nothing deadlocks.
+#[test]
+fn heavy_contention_loses_and_doubles_nothing() {
+    let _turn = serial();
+    set_block_profile_rate(1).unwrap();
+    set_mutex_profile_fraction(1).unwrap();
+    let before = record::tests::RECORDED.load(Ordering::Relaxed);
+    let lock = Arc::new(Mutex::new(0u64));
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let lock = Arc::clone(&lock);
+            thread::spawn(move || {
+                for _ in 0..2_000 {
+                    let mut g = lock.lock();
+                    *g += 1;
+                    std::hint::black_box(&mut *g);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    set_block_profile_rate(0).unwrap();
+    set_mutex_profile_fraction(0).unwrap();
+    assert_eq!(*lock.lock(), 16_000);
+    let recorded = record::tests::RECORDED.load(Ordering::Relaxed) - before;
+    let block = block_profile().sample_count();
+    let mutex = mutex_profile().sample_count();
+    assert!(block > 0, "eight threads on one lock never waited?");
+    assert_eq!(
+        (block + mutex) as u64,
+        recorded,
+        "events recorded vs in the profiles"
+    );
+}
+
+#[test]
+fn the_profile_is_pprof_that_reads_back() {
+    let _turn = serial();
+    set_block_profile_rate(1).unwrap();
+    block_event(1_000);
+    set_block_profile_rate(0).unwrap();
+    let recorded = block_profile();
+    let mut bytes = Vec::new();
+    recorded.write_pprof(&mut bytes).unwrap();
+    let back = crate::profile::decode(std::path::Path::new("block.pb.gz"), &bytes).unwrap();
+    assert_eq!(
+        back.sample_types,
+        [
+            ("contentions".to_string(), "count".to_string()),
+            ("delay".to_string(), "nanoseconds".to_string())
+        ]
+    );
+    assert_eq!(totals(&back), (1, 1_000));
+    let stack = &back.samples[0].stack;
+    assert!(
+        stack
+            .iter()
+            .all(|f| !f.starts_with("labkit::contention::record")),
+        "{stack:?}"
+    );
+    assert!(
+        stack
+            .iter()
+            .any(|f| f.contains("the_profile_is_pprof_that_reads_back")),
+        "{stack:?}"
+    );
+}
