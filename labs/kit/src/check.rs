@@ -82,6 +82,53 @@ pub fn snapshot_body(path: &Path) -> Result<String, String> {
     Ok(rest.trim_end_matches('\n').to_string() + "\n")
 }
 
+/// `go tool pprof -top` of `profile`, the independent reader every
+/// solution's profile is checked with. `None` (with a note on stderr) when
+/// Go is not installed, unless `LABKIT_REQUIRE_GO` is set, as CI sets it;
+/// then a missing Go is a failure. A file Go cannot read always panics.
+pub fn go_pprof_top(profile: &Path) -> Option<String> {
+    let go_present = Command::new("go")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !go_present {
+        assert!(
+            std::env::var_os("LABKIT_REQUIRE_GO").is_none(),
+            "LABKIT_REQUIRE_GO is set but `go` is not on PATH"
+        );
+        eprintln!("skipped: `go` is not on PATH (install golang-go to run this check)");
+        return None;
+    }
+    let out = Command::new("go")
+        .args(["tool", "pprof", "-top", "-nodecount=200"])
+        .arg(profile)
+        .output()
+        .expect("run go tool pprof");
+    assert!(
+        out.status.success(),
+        "go tool pprof cannot read {}:\n{}",
+        profile.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Asserts that each book page shows the snapshot's text in a ```text
+/// block, so the page and the test can never disagree. Paths are relative
+/// to the workspace root.
+pub fn assert_book_shows_snapshot(snapshot: &str, pages: &[&str]) {
+    let root = crate::out::workspace_root();
+    let body = snapshot_body(&root.join(snapshot)).unwrap_or_else(|e| panic!("{e}"));
+    for page in pages {
+        let text = std::fs::read_to_string(root.join(page))
+            .unwrap_or_else(|e| panic!("cannot read {page}: {e}"));
+        assert!(
+            text.contains(&format!("```text\n{body}```")),
+            "{page} does not show the summary in {snapshot}:\n{body}"
+        );
+    }
+}
+
 /// Prints the closing lines of a run: what it wrote, then either what is
 /// wrong and where to read about it, or the summary and what to run next.
 pub fn report<T: fmt::Display>(files: &[PathBuf], verdict: &Result<T, Failure>) {
@@ -106,9 +153,11 @@ pub fn report<T: fmt::Display>(files: &[PathBuf], verdict: &Result<T, Failure>) 
             let mut next = String::new();
             for f in files {
                 let shown = crate::out::display(f);
-                match f.extension().and_then(|e| e.to_str()) {
-                    Some("svg") => next.push_str(&format!("open {shown} in a browser\n")),
-                    _ => next.push_str(&format!("go tool pprof -top {shown}\n")),
+                let name = f.to_string_lossy();
+                if name.ends_with(".svg") {
+                    next.push_str(&format!("open {shown} in a browser\n"));
+                } else if name.ends_with(".pb.gz") {
+                    next.push_str(&format!("go tool pprof -top {shown}\n"));
                 }
             }
             crate::out::closing(&[("wrote", &wrote), ("profile", summary), ("next", &next)]);

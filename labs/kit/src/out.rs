@@ -23,49 +23,108 @@ pub fn default_dir(day: &str) -> PathBuf {
     workspace_root().join("lab-out").join(day)
 }
 
+/// A whole-number flag a day's program takes besides `--out`, such as
+/// `--workers 4`.
+#[derive(Debug, Clone, Copy)]
+pub struct NumberFlag {
+    pub name: &'static str,
+    pub default: u64,
+    pub min: u64,
+    pub max: u64,
+    pub help: &'static str,
+}
+
 /// What the command line asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Invocation {
-    Run { out: PathBuf },
+    /// Run, writing into `out`, with one value per [`NumberFlag`], in order.
+    Run {
+        out: PathBuf,
+        numbers: Vec<u64>,
+    },
     Help(String),
 }
 
-/// Parses `--out DIR` / `--out=DIR` / `--help`; anything else is an error
-/// that names the argument.
-pub fn parse_args<I>(program: &str, day: &str, args: I) -> Result<Invocation, Error>
+/// Parses `--out DIR` (or `--out=DIR`), `--help`, and the day's number
+/// flags; anything else is an error that names the argument and lists the
+/// valid ones.
+pub fn parse_args<I>(
+    program: &str,
+    day: &str,
+    flags: &[NumberFlag],
+    args: I,
+) -> Result<Invocation, Error>
 where
     I: IntoIterator<Item = String>,
 {
-    let usage = format!(
-        "usage: {program} [--out DIR]\n\n  --out DIR   where to write the profiles (default: {}; created if missing)\n  --help      print this help",
+    let mut usage = format!("usage: {program} [--out DIR]");
+    for f in flags {
+        usage.push_str(&format!(" [{} N]", f.name));
+    }
+    usage.push_str(&format!(
+        "\n\n  --out DIR   where to write the profiles (default: {}; created if missing)",
         display(&default_dir(day))
-    );
+    ));
+    for f in flags {
+        usage.push_str(&format!(
+            "\n  {} N  {} (default {}; {}–{})",
+            f.name, f.help, f.default, f.min, f.max
+        ));
+    }
+    usage.push_str("\n  --help      print this help");
+    let valid = std::iter::once("--out DIR".to_string())
+        .chain(flags.iter().map(|f| format!("{} N", f.name)))
+        .chain(std::iter::once("--help".to_string()))
+        .collect::<Vec<_>>()
+        .join(", ");
+
     let mut out = None;
+    let mut numbers: Vec<u64> = flags.iter().map(|f| f.default).collect();
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
-        let value = match arg.as_str() {
-            "-h" | "--help" => return Ok(Invocation::Help(usage)),
-            "--out" => args.next().ok_or_else(|| {
-                Error::new(format!("--out needs a directory after it\n\n{usage}"))
-            })?,
-            other => match other.strip_prefix("--out=") {
-                Some(v) => v.to_string(),
-                None => {
-                    return Err(Error::new(format!(
-                        "unknown argument {other:?}: the only flags are --out DIR and --help\n\n{usage}"
-                    )));
-                }
-            },
+        if arg == "-h" || arg == "--help" {
+            return Ok(Invocation::Help(usage));
+        }
+        let (name, inline) = match arg.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n.to_string(), Some(v.to_string())),
+            _ => (arg.clone(), None),
         };
-        if value.is_empty() {
+        let mut value = |what: &str| {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| Error::new(format!("{name} needs {what} after it\n\n{usage}")))
+        };
+        if name == "--out" {
+            let dir = value("a directory")?;
+            if dir.is_empty() {
+                return Err(Error::new(format!(
+                    "--out needs a non-empty directory\n\n{usage}"
+                )));
+            }
+            out = Some(PathBuf::from(dir));
+        } else if let Some(i) = flags.iter().position(|f| f.name == name) {
+            let f = flags[i];
+            let text = value("a number")?;
+            numbers[i] = text
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (f.min..=f.max).contains(n))
+                .ok_or_else(|| {
+                    Error::new(format!(
+                        "{} {text:?}: expected a whole number from {} to {}",
+                        f.name, f.min, f.max
+                    ))
+                })?;
+        } else {
             return Err(Error::new(format!(
-                "--out needs a non-empty directory\n\n{usage}"
+                "unknown argument {arg:?}: the flags are {valid}\n\n{usage}"
             )));
         }
-        out = Some(PathBuf::from(value));
     }
     Ok(Invocation::Run {
         out: out.unwrap_or_else(|| default_dir(day)),
+        numbers,
     })
 }
 
@@ -100,20 +159,26 @@ pub fn prepare_dir(dir: &Path) -> Result<(), Error> {
 /// exits 0; a bad argument or directory prints why and exits 2, before any
 /// work is done.
 pub fn dir_from_args(day: &str) -> PathBuf {
+    args_with_numbers(day, &[]).0
+}
+
+/// Like [`dir_from_args`], for a program that also takes number flags:
+/// returns the directory and one value per flag, in order.
+pub fn args_with_numbers(day: &str, flags: &[NumberFlag]) -> (PathBuf, Vec<u64>) {
     let mut args = std::env::args();
     let program = args.next().unwrap_or_else(|| format!("lab-{day}"));
     let program = Path::new(&program)
         .file_name()
         .map_or(program.clone(), |n| n.to_string_lossy().into_owned());
-    let result = parse_args(&program, day, args).and_then(|inv| match inv {
-        Invocation::Run { out } => prepare_dir(&out).map(|()| Some(out)),
+    let result = parse_args(&program, day, flags, args).and_then(|inv| match inv {
+        Invocation::Run { out, numbers } => prepare_dir(&out).map(|()| Some((out, numbers))),
         Invocation::Help(usage) => {
             println!("{usage}");
             Ok(None)
         }
     });
     match result {
-        Ok(Some(out)) => out,
+        Ok(Some(run)) => run,
         Ok(None) => std::process::exit(0),
         Err(e) => {
             eprintln!("{program}: {e}");
@@ -149,7 +214,9 @@ fn closing_text(lines: &[(&str, &dyn Display)]) -> String {
     for (label, body) in lines {
         for (i, line) in body.to_string().lines().enumerate() {
             let label = if i == 0 { *label } else { "" };
-            text.push_str(&format!("{label:<width$}  {line}\n"));
+            let row = format!("{label:<width$}  {line}");
+            text.push_str(row.trim_end());
+            text.push('\n');
         }
     }
     text
@@ -159,13 +226,55 @@ fn closing_text(lines: &[(&str, &dyn Display)]) -> String {
 mod tests {
     use super::*;
 
+    const WORKERS: NumberFlag = NumberFlag {
+        name: "--workers",
+        default: 4,
+        min: 1,
+        max: 64,
+        help: "worker threads",
+    };
+
     fn parse(args: &[&str]) -> Result<Invocation, Error> {
-        parse_args("lab-083", "083", args.iter().map(|s| s.to_string()))
+        parse_args("lab-083", "083", &[], args.iter().map(|s| s.to_string()))
+    }
+
+    fn parse_with_workers(args: &[&str]) -> Result<Invocation, Error> {
+        parse_args(
+            "lab-085",
+            "085",
+            &[WORKERS],
+            args.iter().map(|s| s.to_string()),
+        )
+    }
+
+    #[test]
+    fn number_flags_take_defaults_values_and_refuse_the_absurd() {
+        let numbers = |r: Result<Invocation, Error>| match r.unwrap() {
+            Invocation::Run { numbers, .. } => numbers,
+            Invocation::Help(_) => panic!("expected a run"),
+        };
+        assert_eq!(numbers(parse_with_workers(&[])), [4]);
+        assert_eq!(numbers(parse_with_workers(&["--workers", "8"])), [8]);
+        assert_eq!(numbers(parse_with_workers(&["--workers=2"])), [2]);
+        for bad in ["0", "-3", "65", "many", ""] {
+            let err = parse_with_workers(&["--workers", bad])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("expected a whole number from 1 to 64"),
+                "{bad}: {err}"
+            );
+            assert!(err.contains(&format!("{bad:?}")), "{err}");
+        }
+        let err = parse_with_workers(&["--items", "3"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--out DIR, --workers N, --help"), "{err}");
     }
 
     #[test]
     fn the_default_is_lab_out_under_the_workspace_root() {
-        let Invocation::Run { out } = parse(&[]).unwrap() else {
+        let Invocation::Run { out, .. } = parse(&[]).unwrap() else {
             panic!("expected a run");
         };
         assert!(out.ends_with("lab-out/083"), "{}", out.display());
@@ -182,7 +291,13 @@ mod tests {
     #[test]
     fn out_is_taken_in_both_spellings() {
         for args in [&["--out", "x/y"][..], &["--out=x/y"][..]] {
-            assert_eq!(parse(args).unwrap(), Invocation::Run { out: "x/y".into() });
+            assert_eq!(
+                parse(args).unwrap(),
+                Invocation::Run {
+                    out: "x/y".into(),
+                    numbers: vec![]
+                }
+            );
         }
     }
 

@@ -1,14 +1,15 @@
 //! A profile → a short, stable text: what a snapshot holds and the book shows.
 //!
-//! A sampling profile differs on every run, so the summary never shows a raw
-//! count. It shows:
+//! A profile differs on every run, so the summary never shows a raw count.
+//! It shows:
 //!
-//! - the sample total as a floor the day asks for (`≥ 200`), or, when the
-//!   floor is missed, the plain fact that there were too few;
+//! - the event total (CPU samples, or contentions for a block or mutex
+//!   profile) as a floor the day asks for (`≥ 150`), or, when the floor is
+//!   missed, the plain fact that there were too few, and nothing else;
 //! - the workload's **own** frames (functions of crates named `lab_*` or
 //!   `solution_*`, with the crate name dropped so a lab and its solution read
-//!   the same), ranked by the share of samples whose stack holds them (go
-//!   tool pprof's `cum`), shown as coarse bands.
+//!   the same), ranked by the share of the weight (samples, or delay) on
+//!   stacks that hold them (go tool pprof's `cum`), shown as coarse bands.
 //!
 //! Frames under 3 % are left out, and so are closures (`{{closure}}`), whose
 //! cost is already in their callers. Ties within a band are ordered by name,
@@ -51,9 +52,56 @@ pub struct FrameShare {
     pub percent: f64,
 }
 
-/// The summary of one CPU profile.
+/// What a summary counts and weighs, for each kind of profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Counted in samples, weighted by samples.
+    Cpu,
+    /// Counted in contentions, weighted by delay: where threads waited.
+    Block,
+    /// Counted in contentions, weighted by delay: which releases made
+    /// others wait.
+    Mutex,
+}
+
+impl Kind {
+    fn title(self) -> &'static str {
+        match self {
+            Kind::Cpu => "cpu profile",
+            Kind::Block => "block profile",
+            Kind::Mutex => "mutex profile",
+        }
+    }
+
+    fn counted(self) -> &'static str {
+        match self {
+            Kind::Cpu => "samples",
+            Kind::Block | Kind::Mutex => "contentions",
+        }
+    }
+
+    /// Which sample value weighs the ranking.
+    fn weight(self) -> usize {
+        match self {
+            Kind::Cpu => 0,
+            Kind::Block | Kind::Mutex => 1,
+        }
+    }
+
+    fn ranked_by(self) -> &'static str {
+        match self {
+            Kind::Cpu => "by share of samples whose stack holds them",
+            Kind::Block => "by share of waiting time on stacks that hold them",
+            Kind::Mutex => "by share of the waiting they caused, on stacks that hold them",
+        }
+    }
+}
+
+/// The summary of one profile.
 #[derive(Debug, Clone, PartialEq)]
-pub struct CpuSummary {
+pub struct Summary {
+    pub kind: Kind,
+    /// Samples or contentions.
     pub samples: i64,
     /// The floor the day asked for.
     pub min_samples: i64,
@@ -61,7 +109,10 @@ pub struct CpuSummary {
     pub frames: Vec<FrameShare>,
 }
 
-impl CpuSummary {
+/// The summary of a CPU profile (the name the CPU days use).
+pub type CpuSummary = Summary;
+
+impl Summary {
     /// The share of the frame called `name`, in percent (0 if not listed).
     pub fn percent(&self, name: &str) -> f64 {
         self.frames
@@ -77,21 +128,29 @@ impl CpuSummary {
 }
 
 /// Summarises a CPU profile, asking for at least `min_samples` samples.
-pub fn cpu(profile: &Profile, min_samples: i64) -> CpuSummary {
+pub fn cpu(profile: &Profile, min_samples: i64) -> Summary {
+    summarise(profile, Kind::Cpu, min_samples)
+}
+
+/// Summarises a profile of any kind, asking for at least `min_samples`
+/// samples or contentions.
+pub fn summarise(profile: &Profile, kind: Kind, min_samples: i64) -> Summary {
     let samples = profile.total(0);
+    let weight = kind.weight();
+    let total_weight = profile.total(weight);
     let mut holding: BTreeMap<String, i64> = BTreeMap::new();
     for s in &profile.samples {
         // A recursive function is counted once per stack, not once per frame.
         let own: BTreeSet<String> = s.stack.iter().filter_map(|f| own_name(f)).collect();
         for name in own {
-            *holding.entry(name).or_default() += s.values[0];
+            *holding.entry(name).or_default() += s.values[weight];
         }
     }
     let mut frames: Vec<FrameShare> = holding
         .into_iter()
         .map(|(name, n)| FrameShare {
             name,
-            percent: percent(n, samples),
+            percent: percent(n, total_weight),
         })
         .filter(|f| f.percent >= CUTOFF_PERCENT)
         .collect();
@@ -100,29 +159,30 @@ pub fn cpu(profile: &Profile, min_samples: i64) -> CpuSummary {
             .cmp(&band_rank(b.percent))
             .then_with(|| a.name.cmp(&b.name))
     });
-    CpuSummary {
+    Summary {
+        kind,
         samples,
         min_samples,
         frames,
     }
 }
 
-impl fmt::Display for CpuSummary {
+impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "cpu profile")?;
-        if self.samples >= self.min_samples {
-            writeln!(f, "samples: ≥ {}", self.min_samples)?;
-        } else {
-            writeln!(
+        writeln!(f, "{}", self.kind.title())?;
+        let counted = self.kind.counted();
+        if self.samples < self.min_samples {
+            return writeln!(
                 f,
-                "samples: too few (under {}): not enough to rank anything",
+                "{counted}: too few (under {}): not enough to rank anything",
                 self.min_samples
-            )?;
+            );
         }
+        writeln!(f, "{counted}: ≥ {}", self.min_samples)?;
         if self.frames.is_empty() {
             return writeln!(f, "own frames: none at or above {CUTOFF_PERCENT}%");
         }
-        writeln!(f, "own frames, by share of samples whose stack holds them:")?;
+        writeln!(f, "own frames, {}:", self.kind.ranked_by())?;
         for frame in &self.frames {
             let label = band(frame.percent).unwrap_or("");
             writeln!(f, "  {label:<8} {}", frame.name)?;
@@ -252,8 +312,45 @@ mod tests {
 
     #[test]
     fn too_few_samples_and_no_frames_are_said_plainly() {
-        let text = cpu(&profile(&[(&["std::x"], 3)]), 200).to_string();
-        assert!(text.contains("too few (under 200)"), "{text}");
+        let text = cpu(&profile(&[(&["lab_1::x"], 3)]), 200).to_string();
+        assert_eq!(
+            text,
+            "cpu profile\nsamples: too few (under 200): not enough to rank anything\n"
+        );
+        let text = cpu(&profile(&[(&["std::x"], 300)]), 200).to_string();
         assert!(text.contains("own frames: none"), "{text}");
+    }
+
+    #[test]
+    fn contention_profiles_are_counted_in_contentions_and_ranked_by_delay() {
+        let p = Profile {
+            sample_types: vec![
+                ("contentions".into(), "count".into()),
+                ("delay".into(), "nanoseconds".into()),
+            ],
+            samples: vec![
+                Sample {
+                    stack: vec!["lab_1::deliver".into()],
+                    values: vec![1, 800],
+                    thread: None,
+                },
+                Sample {
+                    stack: vec!["lab_1::produce".into()],
+                    values: vec![99, 200],
+                    thread: None,
+                },
+            ],
+        };
+        let s = summarise(&p, Kind::Block, 50);
+        assert_eq!(
+            s.ranking(),
+            ["deliver", "produce"],
+            "ranked by delay, not by count"
+        );
+        assert!(
+            s.to_string()
+                .starts_with("block profile\ncontentions: ≥ 50\n"),
+            "{s}"
+        );
     }
 }

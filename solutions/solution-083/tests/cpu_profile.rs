@@ -2,7 +2,6 @@
 //! as the page says, and `go tool pprof` agrees.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 use labkit::check;
@@ -45,35 +44,12 @@ fn summary() {
 }
 
 /// `go tool pprof` is the independent reader: if it accepts the file and
-/// ranks the same functions on top, the file is a real pprof profile. The
-/// test needs Go; it says so and passes without it, unless CI asks for it
-/// with `LABKIT_REQUIRE_GO=1`.
+/// ranks the same functions, the file is a real pprof profile.
 #[test]
 fn go_tool_pprof_reads_the_profile() {
-    let go_present = Command::new("go")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !go_present {
-        assert!(
-            std::env::var_os("LABKIT_REQUIRE_GO").is_none(),
-            "LABKIT_REQUIRE_GO is set but `go` is not on PATH"
-        );
-        eprintln!("skipped: `go` is not on PATH (install golang-go to run this check)");
+    let Some(top) = check::go_pprof_top(&solution_output().join("cpu.pb.gz")) else {
         return;
-    }
-    let dir = solution_output();
-    let out = Command::new("go")
-        .args(["tool", "pprof", "-top", "-nodecount=100"])
-        .arg(dir.join("cpu.pb.gz"))
-        .output()
-        .expect("run go tool pprof");
-    let top = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "go tool pprof failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    };
     assert!(top.contains("Type: cpu"), "{top}");
     for name in [
         "solution_083::worker",
@@ -93,17 +69,8 @@ fn go_tool_pprof_reads_the_profile() {
 /// The book shows the expected summary as text; it must be the snapshot's.
 #[test]
 fn the_book_shows_the_snapshot() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let snapshot = check::snapshot_body(
-        &root.join("solutions/solution-083/tests/snapshots/cpu_profile__summary.snap"),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    for page in ["book/day-083.md", "book/reading-a-profile.md"] {
-        let text =
-            std::fs::read_to_string(root.join(page)).unwrap_or_else(|e| panic!("{page}: {e}"));
-        assert!(
-            text.contains(&format!("```text\n{snapshot}```")),
-            "{page} does not show the snapshot's summary:\n{snapshot}"
-        );
-    }
+    check::assert_book_shows_snapshot(
+        "solutions/solution-083/tests/snapshots/cpu_profile__summary.snap",
+        &["book/day-083.md", "book/reading-a-profile.md"],
+    );
 }

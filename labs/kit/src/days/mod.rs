@@ -5,3 +5,5 @@
 //! - the solution's test passes it and snapshots the summary it returns.
 
 pub mod day083;
+pub mod day085;
+pub mod day086;

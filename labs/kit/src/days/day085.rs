@@ -1,0 +1,105 @@
+//! Day 085, the block profile: a pipeline whose CPU is idle must show, in
+//! its block profile, the workers waiting to hand results to a slow
+//! consumer.
+
+use std::fmt;
+use std::path::Path;
+
+use crate::check::Failure;
+use crate::profile::{self, LoadError};
+use crate::summary::{self, Kind, Summary};
+
+pub const DAY: &str = "085";
+
+/// The pipeline's defaults, scaled from the Go seed's 400 goroutines and
+/// 4000 items to a 2-core machine and a one-second run.
+pub const WORKERS: crate::out::NumberFlag = crate::out::NumberFlag {
+    name: "--workers",
+    default: 4,
+    min: 1,
+    max: 256,
+    help: "worker threads between the two channels",
+};
+pub const ITEMS: crate::out::NumberFlag = crate::out::NumberFlag {
+    name: "--items",
+    default: 400,
+    min: 1,
+    max: 100_000,
+    help: "items the producer sends",
+};
+
+/// Floors the summaries ask for. The run makes about 800 contentions; its
+/// CPU profile, by design, has far fewer than 100 samples: the CPU is idle.
+pub const MIN_CONTENTIONS: i64 = 100;
+pub const MIN_CPU_SAMPLES: i64 = 100;
+
+const RATE_HINT: &str = "like Go's runtime.SetBlockProfileRate, labkit's block rate is 0 (off) by \
+default: call labkit::contention::set_block_profile_rate(1) before the pipeline starts";
+
+/// What the day's run shows: its CPU profile and its block profile.
+#[derive(Debug, Clone)]
+pub struct Profiles {
+    pub cpu: Summary,
+    pub block: Summary,
+}
+
+impl fmt::Display for Profiles {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}\n{}", self.cpu, self.block)
+    }
+}
+
+/// Reads `dir/cpu.pb.gz` and `dir/block.pb.gz` and checks them.
+pub fn check(dir: &Path) -> Result<Profiles, Failure> {
+    let fail = |symptom: String, hint: &'static str| Failure {
+        day: DAY,
+        symptom,
+        hint,
+    };
+    let unreadable = |e: LoadError| {
+        fail(
+            format!("a profile cannot be read: {e}"),
+            "run the program again and read what it printed when it stopped",
+        )
+    };
+    let cpu = profile::load(&dir.join("cpu.pb.gz")).map_err(unreadable)?;
+    let block = profile::load(&dir.join("block.pb.gz")).map_err(unreadable)?;
+    let cpu = summary::summarise(&cpu, Kind::Cpu, MIN_CPU_SAMPLES);
+    let block = summary::summarise(&block, Kind::Block, MIN_CONTENTIONS);
+    if block.samples == 0 {
+        return Err(fail(
+            "block profile has 0 contentions: block sampling was never turned on".into(),
+            RATE_HINT,
+        ));
+    }
+    if block.samples < MIN_CONTENTIONS {
+        return Err(fail(
+            format!(
+                "block profile has only {} contentions (want at least {MIN_CONTENTIONS}): was \
+                 the rate set above 1, or set after the pipeline ran?",
+                block.samples
+            ),
+            RATE_HINT,
+        ));
+    }
+    let expected = [("deliver", 65.0, 92.0), ("produce", 8.0, 35.0)];
+    for (name, low, high) in expected {
+        let p = block.percent(name);
+        if !(low..high).contains(&p) {
+            return Err(fail(
+                format!(
+                    "block profile does not show the expected waits: {name} holds {p:.0}% of \
+                     the waiting time, expected {low:.0}–{high:.0}%"
+                ),
+                "run with the default --workers and --items, and keep the consumer's delay",
+            ));
+        }
+    }
+    Ok(Profiles { cpu, block })
+}
+
+/// Checks what a run wrote into `dir` and prints the closing lines.
+pub fn report(dir: &Path) {
+    let files = ["cpu.pb.gz", "block.pb.gz", "block.svg"].map(|f| dir.join(f));
+    crate::check::report(&files, &check(dir));
+}

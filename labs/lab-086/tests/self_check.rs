@@ -1,0 +1,27 @@
+//! Day 086's self-check: `cargo test -p lab-086`.
+//!
+//! It runs the lab into a scratch directory and reads its mutex profile and
+//! throughput back. Red while one lock makes the workers queue; green when
+//! the waiting drops at least tenfold and the throughput rises.
+
+use std::path::Path;
+
+use labkit::check;
+use labkit::days::day086;
+
+#[test]
+fn the_hot_lock_is_cooled() {
+    let dir = check::fresh_dir(Path::new(env!("CARGO_TARGET_TMPDIR")), "lab-086");
+    check::run_program(Path::new(env!("CARGO_BIN_EXE_lab-086")), &dir)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let outcome = day086::check(&dir).unwrap_or_else(|failure| panic!("\n{failure}\n"));
+
+    let expected = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../solutions/solution-086/tests/snapshots/outcome__summary.snap");
+    let expected = check::snapshot_body(&expected).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        outcome.to_string(),
+        expected,
+        "the lock is cooler now, but the mutex profile is not the solution's"
+    );
+}

@@ -1,0 +1,58 @@
+//! Day 085's solution proves itself: the block profile holds the waits, the
+//! blocked sends on the result channel are on top, and `go tool pprof`
+//! reads the file.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use labkit::check;
+use labkit::days::day085;
+
+fn solution_output() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = check::fresh_dir(Path::new(env!("CARGO_TARGET_TMPDIR")), "solution-085");
+        check::run_program(Path::new(env!("CARGO_BIN_EXE_solution-085")), &dir)
+            .unwrap_or_else(|e| panic!("{e}"));
+        dir
+    })
+}
+
+#[test]
+fn summary() {
+    let profiles = day085::check(solution_output()).unwrap_or_else(|f| panic!("\n{f}\n"));
+    // Four workers wait on the consumer, one producer waits on the workers:
+    // the waiting splits about 4:1 (measured 79.9 : 20.1).
+    let (deliver, produce) = (
+        profiles.block.percent("deliver"),
+        profiles.block.percent("produce"),
+    );
+    assert!(
+        (2.5..6.0).contains(&(deliver / produce)),
+        "deliver:produce = {deliver:.0}:{produce:.0}"
+    );
+    insta::assert_snapshot!("summary", profiles.to_string());
+}
+
+#[test]
+fn go_tool_pprof_reads_the_block_profile() {
+    let Some(top) = check::go_pprof_top(&solution_output().join("block.pb.gz")) else {
+        return;
+    };
+    assert!(top.contains("Type: delay"), "{top}");
+    for name in ["solution_085::deliver", "solution_085::produce"] {
+        assert!(
+            top.contains(name),
+            "go tool pprof -top does not list {name}:\n{top}"
+        );
+    }
+    assert!(!top.contains("labkit::contention::record"), "{top}");
+}
+
+#[test]
+fn the_book_shows_the_snapshot() {
+    check::assert_book_shows_snapshot(
+        "solutions/solution-085/tests/snapshots/profiles__summary.snap",
+        &["book/day-085.md"],
+    );
+}
