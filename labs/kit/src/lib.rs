@@ -2,6 +2,8 @@
 //!
 //! - [`capture`]: start and stop a CPU profile (pprof-rs) and save it as
 //!   pprof protobuf and an inferno flame graph.
+//! - [`contention`]: Go-style block and mutex profiles over drop-in
+//!   wrappers of parking_lot's locks and crossbeam's channels.
 //! - [`profile`]: read a pprof file back into plain stacks.
 //! - [`summary`]: turn a profile into the short, stable text that snapshots
 //!   hold and the book shows.

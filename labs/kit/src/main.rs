@@ -4,7 +4,9 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: labkit summary FILE [--min-samples N]\n\n  FILE               a pprof profile (gzipped or raw protobuf), e.g. lab-out/083/cpu.pb.gz\n  --min-samples N    the floor the summary asks for (default 100)";
+use labkit::summary::Kind;
+
+const USAGE: &str = "usage: labkit summary FILE [--min-samples N] [--kind cpu|block|mutex]\n\n  FILE               a pprof profile (gzipped or raw protobuf), e.g. lab-out/083/cpu.pb.gz\n  --min-samples N    the floor the summary asks for (default 100)\n  --kind K           cpu, block or mutex (default: cpu for sampled profiles; for\n                     contention profiles, mutex if the file name starts with mutex, else block)";
 
 fn main() -> ExitCode {
     match run(std::env::args().skip(1).collect()) {
@@ -33,6 +35,7 @@ fn run(args: Vec<String>) -> Result<String, String> {
     }
     let mut file = None;
     let mut min_samples = 100;
+    let mut kind = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--min-samples" => {
@@ -47,6 +50,17 @@ fn run(args: Vec<String>) -> Result<String, String> {
                         format!("--min-samples {value:?}: expected a whole number ≥ 1")
                     })?;
             }
+            "--kind" => {
+                let value = args
+                    .next()
+                    .ok_or_else(|| format!("--kind needs cpu, block or mutex\n\n{USAGE}"))?;
+                kind = Some(match value.as_str() {
+                    "cpu" => Kind::Cpu,
+                    "block" => Kind::Block,
+                    "mutex" => Kind::Mutex,
+                    other => return Err(format!("--kind {other:?}: expected cpu, block or mutex")),
+                });
+            }
             flag if flag.starts_with('-') => {
                 return Err(format!("unknown flag {flag:?}\n\n{USAGE}"));
             }
@@ -59,8 +73,23 @@ fn run(args: Vec<String>) -> Result<String, String> {
         }
     }
     let file = file.ok_or_else(|| format!("summary needs a FILE\n\n{USAGE}"))?;
-    let profile = labkit::profile::load(Path::new(&file)).map_err(|e| e.to_string())?;
-    Ok(labkit::summary::cpu(&profile, min_samples).to_string())
+    let path = Path::new(&file);
+    let profile = labkit::profile::load(path).map_err(|e| e.to_string())?;
+    let kind = kind.unwrap_or_else(|| {
+        let contention = profile
+            .sample_types
+            .first()
+            .is_some_and(|(ty, _)| ty == "contentions");
+        let mutex = path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("mutex"));
+        match (contention, mutex) {
+            (false, _) => Kind::Cpu,
+            (true, true) => Kind::Mutex,
+            (true, false) => Kind::Block,
+        }
+    });
+    Ok(labkit::summary::summarise(&profile, kind, min_samples).to_string())
 }
 
 #[cfg(test)]

@@ -79,6 +79,7 @@ impl Tracker {
         block_event(now.saturating_sub(start));
     }
 
+    // ANCHOR: release_charge
     /// At a release: the waiting to charge the releaser with, if anyone is
     /// still waiting (that is, if this release is contended).
     fn release_charge(&self) -> Option<u64> {
@@ -91,6 +92,7 @@ impl Tracker {
         w.charged = w.waited;
         Some(u64::try_from(charge).unwrap_or(u64::MAX))
     }
+    // ANCHOR_END: release_charge
 }
 
 /// A mutual-exclusion lock: `parking_lot::Mutex` with contention profiling.

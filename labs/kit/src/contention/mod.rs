@@ -97,6 +97,7 @@ pub fn set_block_profile_rate(rate_ns: i64) -> Result<i64, Error> {
              nanoseconds up to {MAX_BLOCK_RATE_NS} (one minute)"
         )));
     }
+    record::started();
     let old = BLOCK_RATE.swap(rate_ns as u64, Ordering::Relaxed);
     update_locks_profiled();
     Ok(old as i64)
@@ -112,6 +113,7 @@ pub fn set_mutex_profile_fraction(fraction: i64) -> Result<i64, Error> {
              or n up to {MAX_MUTEX_FRACTION} (one in n)"
         )));
     }
+    record::started();
     let old = MUTEX_FRACTION.swap(fraction as u64, Ordering::Relaxed);
     update_locks_profiled();
     Ok(old as i64)

@@ -92,6 +92,7 @@ fn random() -> u64 {
     })
 }
 
+// ANCHOR: block_event
 /// A thread waited `wait_ns` for a lock or a channel: maybe record it in
 /// the block profile, on the current (the waiter's) stack.
 pub(super) fn block_event(wait_ns: u64) {
@@ -108,6 +109,7 @@ pub(super) fn block_event(wait_ns: u64) {
         record(&BLOCK, rate as f64 / d as f64, rate as f64);
     }
 }
+// ANCHOR_END: block_event
 
 /// A contended release made waiters wait `delay_ns` in all: maybe record it
 /// in the mutex profile, on the current (the releaser's) stack.
@@ -149,6 +151,13 @@ impl Table {
             None => self.overflow.add(count, delay_ns),
         }
     }
+}
+
+/// Makes sure both tables exist, so a profile's duration counts from the
+/// moment profiling was first turned on.
+pub(super) fn started() {
+    LazyLock::force(&BLOCK);
+    LazyLock::force(&MUTEX);
 }
 
 /// Forgets every recorded event of both profiles.
@@ -386,6 +395,7 @@ impl ProtoBuilder {
     }
 
     fn finish(mut self, since: SystemTime, elapsed: std::time::Duration) -> protos::Profile {
+        let self_samples_empty = self.samples.is_empty();
         let value_type = |b: &mut Self, ty: &str, unit: &str| protos::ValueType {
             ty: b.string(ty),
             unit: b.string(unit),
@@ -401,7 +411,13 @@ impl ProtoBuilder {
             time_nanos: since
                 .duration_since(SystemTime::UNIX_EPOCH)
                 .map_or(0, |d| d.as_nanos() as i64),
-            duration_nanos: elapsed.as_nanos() as i64,
+            // Time since the profile was turned on (or reset); nothing to
+            // say for a profile that was never on.
+            duration_nanos: if self_samples_empty {
+                0
+            } else {
+                elapsed.as_nanos() as i64
+            },
             period_type: Some(contentions),
             period: 1,
             ..Default::default()
