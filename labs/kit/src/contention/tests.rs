@@ -233,7 +233,9 @@ fn sampled_mutex_events_are_scaled_without_bias() {
 }
 
 /// Eight threads hammer one lock: every wait the wrappers see reaches the
-/// table once, the totals add up, and nothing deadlocks.
+/// table once, the totals add up, and nothing deadlocks. Every 50th turn
+/// holds the lock across a short sleep, so the threads surely queue even
+/// on a machine too busy to run them at once.
 #[test]
 fn heavy_contention_loses_and_doubles_nothing() {
     let _turn = serial();
@@ -241,14 +243,18 @@ fn heavy_contention_loses_and_doubles_nothing() {
     set_mutex_profile_fraction(1).unwrap();
     let before = record::tests::RECORDED.load(Ordering::Relaxed);
     let lock = Arc::new(Mutex::new(0u64));
+    let start = Arc::new(std::sync::Barrier::new(8));
     let threads: Vec<_> = (0..8)
         .map(|_| {
-            let lock = Arc::clone(&lock);
+            let (lock, start) = (Arc::clone(&lock), Arc::clone(&start));
             thread::spawn(move || {
-                for _ in 0..2_000 {
+                start.wait();
+                for turn in 0..2_000 {
                     let mut g = lock.lock();
                     *g += 1;
-                    std::hint::black_box(&mut *g);
+                    if turn % 50 == 0 {
+                        thread::sleep(Duration::from_micros(100));
+                    }
                 }
             })
         })
@@ -262,7 +268,10 @@ fn heavy_contention_loses_and_doubles_nothing() {
     let recorded = record::tests::RECORDED.load(Ordering::Relaxed) - before;
     let block = block_profile().sample_count();
     let mutex = mutex_profile().sample_count();
-    assert!(block > 0, "eight threads on one lock never waited?");
+    assert!(
+        block > 0 && mutex > 0,
+        "eight threads on one lock never waited?"
+    );
     assert_eq!(
         (block + mutex) as u64,
         recorded,
