@@ -80,3 +80,45 @@ fn strip_profiler_frames(frames: &mut pprof::Frames) {
 
 /// A finished CPU profile.
 pub type CpuProfile = Recorded;
+
+/// A CPU profile that lasts as long as a scope: it starts sampling when
+/// created and, when dropped, stops and saves `cpu.pb.gz` and `cpu.svg`
+/// into its directory (atomically). Bind it to a **name**:
+///
+/// ```no_run
+/// # let dir = std::path::Path::new("lab-out/080");
+/// {
+///     let _profile = labkit::capture::ProfileScope::start(dir)?;
+///     // ... the work to profile ...
+/// } // saved here
+/// # Ok::<(), labkit::Error>(())
+/// ```
+///
+/// `let _ = ProfileScope::start(dir)?;` drops it on the same line: the
+/// profile is saved at once, before any work, with no samples.
+pub struct ProfileScope {
+    capture: Option<Capture>,
+    dir: std::path::PathBuf,
+}
+
+impl ProfileScope {
+    pub fn start(dir: &std::path::Path) -> Result<ProfileScope, Error> {
+        Ok(ProfileScope {
+            capture: Some(Capture::start()?),
+            dir: dir.to_path_buf(),
+        })
+    }
+}
+
+impl Drop for ProfileScope {
+    fn drop(&mut self) {
+        let Some(capture) = self.capture.take() else {
+            return;
+        };
+        // A destructor cannot return an error; say it, and leave any older
+        // profile in place (the writes are atomic).
+        if let Err(e) = capture.stop().and_then(|p| p.save(&self.dir)) {
+            eprintln!("labkit: the CPU profile was not saved: {e}");
+        }
+    }
+}

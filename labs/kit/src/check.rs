@@ -82,6 +82,46 @@ pub fn snapshot_body(path: &Path) -> Result<String, String> {
     Ok(rest.trim_end_matches('\n').to_string() + "\n")
 }
 
+/// Loads a CPU profile and summarises it; a file that cannot be read is
+/// the day's failure, with the loader's words as the symptom.
+pub fn load_cpu_summary(
+    day: &'static str,
+    path: &Path,
+    min_samples: i64,
+) -> Result<crate::summary::Summary, Failure> {
+    let profile = crate::profile::load(path).map_err(|e| Failure {
+        day,
+        symptom: format!("cpu profile cannot be read: {e}"),
+        hint: "run the program again and read what it printed when it stopped",
+    })?;
+    Ok(crate::summary::cpu(&profile, min_samples))
+}
+
+/// Checks that each `(frame, low, high)` has a share in `low..high`
+/// percent; the first that does not is the day's failure.
+pub fn expect_shares(
+    day: &'static str,
+    summary: &crate::summary::Summary,
+    expected: &[(&str, f64, f64)],
+    hint: &'static str,
+) -> Result<(), Failure> {
+    for &(name, low, high) in expected {
+        let p = summary.percent(name);
+        if !(low..high).contains(&p) {
+            return Err(Failure {
+                day,
+                symptom: format!(
+                    "the profile does not show the expected split: {name} holds {p:.0}% of \
+                     samples, expected {low:.0}–{:.0}%",
+                    high.min(100.0)
+                ),
+                hint,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// `go tool pprof -top` of `profile`, the independent reader every
 /// solution's profile is checked with. `None` (with a note on stderr) when
 /// Go is not installed, unless `LABKIT_REQUIRE_GO` is set, as CI sets it;

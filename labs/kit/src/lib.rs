@@ -12,6 +12,7 @@
 //! - [`atomic`]: every file the kit writes appears whole or not at all.
 //! - [`check`]: the self-check report (symptom, hint, page).
 //! - [`days`]: what each day's profile must show.
+//! - [`threads`]: exact CPU time per thread, from the kernel.
 //! - [`work`]: CPU work of a known size for workloads.
 
 pub mod atomic;
@@ -24,6 +25,7 @@ pub mod flame;
 pub mod out;
 pub mod profile;
 pub mod summary;
+pub mod threads;
 pub mod work;
 
 pub use error::Error;

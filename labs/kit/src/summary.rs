@@ -107,6 +107,8 @@ pub struct Summary {
     pub min_samples: i64,
     /// Own frames at or above the cutoff, ranked.
     pub frames: Vec<FrameShare>,
+    /// Exact CPU time per thread, when the run recorded it.
+    pub threads: Option<ThreadSection>,
 }
 
 /// The summary of a CPU profile (the name the CPU days use).
@@ -164,7 +166,16 @@ pub fn summarise(profile: &Profile, kind: Kind, min_samples: i64) -> Summary {
         samples,
         min_samples,
         frames,
+        threads: None,
     }
+}
+
+/// The sampling margin a floor of `min_samples` guarantees: a share `p`
+/// measured from `n ≥ min_samples` independent samples is within
+/// `1.96 × √(p(1−p)/n)` of the truth 95 % of the time, at most
+/// `98 / √min_samples` points (worst case, p = ½).
+pub fn margin_points(min_samples: i64) -> f64 {
+    98.0 / (min_samples.max(1) as f64).sqrt()
 }
 
 impl fmt::Display for Summary {
@@ -178,14 +189,105 @@ impl fmt::Display for Summary {
                 self.min_samples
             );
         }
-        writeln!(f, "{counted}: ≥ {}", self.min_samples)?;
-        if self.frames.is_empty() {
-            return writeln!(f, "own frames: none at or above {CUTOFF_PERCENT}%");
+        if self.kind == Kind::Cpu {
+            writeln!(
+                f,
+                "{counted}: ≥ {} (a share is within ± {:.0} points, 95% of the time)",
+                self.min_samples,
+                margin_points(self.min_samples)
+            )?;
+        } else {
+            writeln!(f, "{counted}: ≥ {}", self.min_samples)?;
         }
-        writeln!(f, "own frames, {}:", self.kind.ranked_by())?;
-        for frame in &self.frames {
-            let label = band(frame.percent).unwrap_or("");
-            writeln!(f, "  {label:<8} {}", frame.name)?;
+        if self.frames.is_empty() {
+            writeln!(f, "own frames: none at or above {CUTOFF_PERCENT}%")?;
+        } else {
+            writeln!(f, "own frames, {}:", self.kind.ranked_by())?;
+            for frame in &self.frames {
+                let label = band(frame.percent).unwrap_or("");
+                writeln!(f, "  {label:<8} {}", frame.name)?;
+            }
+        }
+        if let Some(threads) = &self.threads {
+            write!(f, "{threads}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Ratio bands against the median thread, and how each is written.
+///
+/// The middle band is wide on purpose: with more threads than cores, even
+/// a perfectly shared queue leaves one thread up to ~1.5× the others (the
+/// scheduler places 4 threads on 2 cores as 1 + 3 for a while).
+const THREAD_BANDS: &[(f64, &str)] = &[
+    (3.0, "≥ 3×"),
+    (2.0, "2–3×"),
+    (0.5, "0.5–2×"),
+    (0.0, "under 0.5×"),
+];
+
+/// Threads and their exact CPU time, compared with the median thread.
+///
+/// Threads spawned without a name cannot be told apart, in a profile or
+/// here: they are merged into one row, `(unnamed: N threads)`, which is
+/// honest about what a per-thread view of them can show.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThreadSection {
+    /// `(name, CPU time / median CPU time)`, ranked.
+    pub rows: Vec<(String, f64)>,
+}
+
+impl ThreadSection {
+    /// Merges threads by name and ranks them against the median.
+    pub fn new(entries: &[crate::threads::Entry]) -> ThreadSection {
+        let mut by_name: BTreeMap<String, u64> = BTreeMap::new();
+        let unnamed = entries.iter().filter(|(n, _)| n.is_none()).count();
+        for (name, ns) in entries {
+            let key = match name {
+                Some(n) => n.clone(),
+                None => format!("(unnamed: {unnamed} threads)"),
+            };
+            *by_name.entry(key).or_default() += ns;
+        }
+        let mut times: Vec<u64> = by_name.values().copied().collect();
+        times.sort_unstable();
+        let median = times.get(times.len() / 2).copied().unwrap_or(1).max(1) as f64;
+        let mut rows: Vec<(String, f64)> = by_name
+            .into_iter()
+            .map(|(name, ns)| (name, ns as f64 / median))
+            .collect();
+        let rank = |r: f64| THREAD_BANDS.iter().position(|(edge, _)| r >= *edge);
+        rows.sort_by(|a, b| rank(a.1).cmp(&rank(b.1)).then_with(|| a.0.cmp(&b.0)));
+        ThreadSection { rows }
+    }
+
+    /// The ratio to the median of the thread called `name`.
+    pub fn ratio(&self, name: &str) -> Option<f64> {
+        self.rows.iter().find(|(n, _)| n == name).map(|(_, r)| *r)
+    }
+
+    /// Whether any thread was spawned without a name.
+    pub fn has_unnamed(&self) -> bool {
+        self.rows.iter().any(|(n, _)| n.starts_with("(unnamed"))
+    }
+}
+
+impl fmt::Display for ThreadSection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.rows.is_empty() {
+            return writeln!(
+                f,
+                "threads: none recorded (wrap each thread's body in labkit::threads::account)"
+            );
+        }
+        writeln!(f, "threads, by exact CPU time against the median thread:")?;
+        for (name, ratio) in &self.rows {
+            let label = THREAD_BANDS
+                .iter()
+                .find(|(edge, _)| *ratio >= *edge)
+                .map_or("", |(_, l)| *l);
+            writeln!(f, "  {label:<11} {name}")?;
         }
         Ok(())
     }
@@ -295,7 +397,7 @@ mod tests {
         assert_eq!(
             text,
             "cpu profile\n\
-             samples: ≥ 50\n\
+             samples: ≥ 50 (a share is within ± 14 points, 95% of the time)\n\
              own frames, by share of samples whose stack holds them:\n  \
              ≥ 90%    worker\n  \
              70–90%   checksum\n  \
@@ -352,5 +454,37 @@ mod tests {
                 .starts_with("block profile\ncontentions: ≥ 50\n"),
             "{s}"
         );
+    }
+}
+
+#[cfg(test)]
+mod thread_tests {
+    use super::*;
+
+    #[test]
+    fn threads_are_ranked_against_the_median_and_unnamed_ones_merged() {
+        let named = ThreadSection::new(&[
+            (Some("worker-0".into()), 400),
+            (Some("worker-1".into()), 100),
+            (Some("worker-2".into()), 110),
+            (Some("worker-3".into()), 95),
+        ]);
+        assert_eq!(
+            named.to_string(),
+            "threads, by exact CPU time against the median thread:\n  \
+             ≥ 3×        worker-0\n  \
+             0.5–2×      worker-1\n  \
+             0.5–2×      worker-2\n  \
+             0.5–2×      worker-3\n"
+        );
+        let unnamed = ThreadSection::new(&[(None, 400), (None, 100), (None, 100)]);
+        assert!(unnamed.has_unnamed());
+        assert_eq!(unnamed.rows, [("(unnamed: 3 threads)".to_string(), 1.0)]);
+    }
+
+    #[test]
+    fn the_margin_follows_the_floor() {
+        assert_eq!(format!("{:.0}", margin_points(150)), "8");
+        assert_eq!(format!("{:.0}", margin_points(100)), "10");
     }
 }

@@ -5,7 +5,7 @@ use std::hint::black_box;
 
 /// Mixing rounds in one unit of work. A debug build runs this loop about
 /// six times slower than a release build, so a unit is scaled to cost
-/// roughly the same CPU time in both: ~0.2 ms on the 2-core machine the
+/// roughly the same CPU time in both: ~0.14 ms on the 2-core machine the
 /// workbook was measured on. Sample counts then match whichever way a
 /// learner builds.
 pub const ROUNDS_PER_UNIT: u64 = if cfg!(debug_assertions) {

@@ -2,7 +2,9 @@
 //!
 //! It runs the lab into a scratch directory and reads its mutex profile and
 //! throughput back. Red while one lock makes the workers queue; green when
-//! the waiting drops at least tenfold and the throughput rises.
+//! the waiting the lock releases cause drops at least tenfold and the
+//! throughput rises by half. Any fix that does that passes: moving the slow
+//! work out of the lock, or sharding the statistics as the solution does.
 
 use std::path::Path;
 
@@ -15,13 +17,5 @@ fn the_hot_lock_is_cooled() {
     check::run_program(Path::new(env!("CARGO_BIN_EXE_lab-086")), &dir)
         .unwrap_or_else(|e| panic!("{e}"));
     let outcome = day086::check(&dir).unwrap_or_else(|failure| panic!("\n{failure}\n"));
-
-    let expected = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../solutions/solution-086/tests/snapshots/outcome__summary.snap");
-    let expected = check::snapshot_body(&expected).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(
-        outcome.to_string(),
-        expected,
-        "the lock is cooler now, but the mutex profile is not the solution's"
-    );
+    println!("{outcome}");
 }

@@ -20,7 +20,7 @@ use labkit::{Error, out};
 const WORK_BUFFER: usize = 2;
 /// The result channel is a rendezvous: a send waits for a receive.
 const RESULT_BUFFER: usize = 0;
-/// CPU per item, in `labkit::work` units (~0.2 ms): small on purpose.
+/// CPU per item, in `labkit::work` units (~0.14 ms): small on purpose.
 const TRANSFORM_UNITS: u64 = 1;
 /// What the consumer's sink costs per item: it waits, it does not compute.
 const SINK_DELAY: Duration = Duration::from_millis(2);

@@ -4,6 +4,9 @@
 //! - the lab's self-check (`cargo test -p lab-NNN`) fails with its symptom;
 //! - the solution's test passes it and snapshots the summary it returns.
 
+pub mod day080;
+pub mod day081;
+pub mod day082;
 pub mod day083;
 pub mod day085;
 pub mod day086;

@@ -1,0 +1,61 @@
+//! Day 080, a first CPU profile: the lab.
+//!
+//! One thread scores a batch of records: it parses each one (one part of
+//! the work) and scores it (four parts). The whole batch is profiled, and
+//! the profile is saved as `cpu.pb.gz` and `cpu.svg` when the profiling
+//! scope ends.
+//!
+//! Run it (`cargo run -p lab-080`): the batch takes a second of CPU, yet
+//! the profile says something else. Fix it, then self-check with
+//! `cargo test -p lab-080`. The page is `book/day-080.md`.
+
+use labkit::capture::ProfileScope;
+use labkit::work::burn;
+use labkit::{Error, out};
+
+// ANCHOR: shape
+/// Records in the batch.
+const RECORDS: u64 = 1_500;
+/// CPU per record, in `labkit::work` units (~0.14 ms each): a 1:4 split,
+/// wide enough that the ranking never flips.
+const PARSE_UNITS: u64 = 1;
+const SCORE_UNITS: u64 = 4;
+// ANCHOR_END: shape
+
+fn main() -> Result<(), Error> {
+    let out_dir = out::dir_from_args("080");
+
+    // ANCHOR: scope
+    {
+        // The scope profiles until it is dropped, then saves the profile.
+        let _ = ProfileScope::start(&out_dir)?;
+        let total = score_batch();
+        std::hint::black_box(total);
+    }
+    // ANCHOR_END: scope
+
+    labkit::days::day080::report(&out_dir);
+    Ok(())
+}
+
+// ANCHOR: work
+#[inline(never)]
+fn score_batch() -> u64 {
+    let mut total = 0u64;
+    for record in 0..RECORDS {
+        let fields = parse(record);
+        total = total.wrapping_add(score(fields));
+    }
+    total
+}
+
+#[inline(never)]
+fn parse(record: u64) -> u64 {
+    burn(PARSE_UNITS, record).rotate_left(5)
+}
+
+#[inline(never)]
+fn score(fields: u64) -> u64 {
+    burn(SCORE_UNITS, fields).rotate_left(9)
+}
+// ANCHOR_END: work

@@ -1,0 +1,57 @@
+//! Day 080's solution proves itself: the profile covers the whole batch,
+//! and the 1:4 split between parse and score is plain.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use labkit::check;
+use labkit::days::day080;
+
+fn solution_output() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = check::fresh_dir(Path::new(env!("CARGO_TARGET_TMPDIR")), "solution-080");
+        check::run_program(Path::new(env!("CARGO_BIN_EXE_solution-080")), &dir)
+            .unwrap_or_else(|e| panic!("{e}"));
+        dir
+    })
+}
+
+#[test]
+fn summary() {
+    let summary = day080::check(solution_output()).unwrap_or_else(|f| panic!("\n{f}\n"));
+    // The bands hide the numbers; the ratio itself must be right too:
+    // about 4:1 (measured 78–82 : 18–22).
+    let (score, parse) = (summary.percent("score"), summary.percent("parse"));
+    assert!(
+        (3.0..6.0).contains(&(score / parse)),
+        "score:parse = {score:.0}:{parse:.0}"
+    );
+    insta::assert_snapshot!("summary", summary.to_string());
+}
+
+#[test]
+fn go_tool_pprof_reads_the_profile() {
+    let Some(top) = check::go_pprof_top(&solution_output().join("cpu.pb.gz")) else {
+        return;
+    };
+    assert!(top.contains("Type: cpu"), "{top}");
+    for name in [
+        "solution_080::score_batch",
+        "solution_080::score",
+        "solution_080::parse",
+    ] {
+        assert!(
+            top.contains(name),
+            "go tool pprof -top does not list {name}:\n{top}"
+        );
+    }
+}
+
+#[test]
+fn the_book_shows_the_snapshot() {
+    check::assert_book_shows_snapshot(
+        "solutions/solution-080/tests/snapshots/summary__summary.snap",
+        &["book/day-080.md"],
+    );
+}

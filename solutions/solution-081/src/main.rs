@@ -1,0 +1,60 @@
+//! Day 081, sampling is statistics: the fixed program.
+//!
+//! One thread generates blocks of data, hashes them (three parts of the
+//! work) and compresses them (one part). The profile must rank `hash`
+//! above `compress` every time, so the run must be long enough for the
+//! sampler: about 250 samples a second of CPU on this machine, whatever
+//! frequency is asked for.
+
+use labkit::capture::ProfileScope;
+use labkit::work::burn;
+use labkit::{Error, out};
+
+// ANCHOR: shape
+/// Blocks processed. At ~0.7 ms of CPU per block, 1 500 blocks give the
+/// sampler about a second: 200–300 samples.
+const BLOCKS: u64 = 1_500;
+// ANCHOR_END: shape
+/// CPU per block, in `labkit::work` units (~0.14 ms each). `hash` and
+/// `compress` split 3:1; generating the input costs as much as compressing.
+const GENERATE_UNITS: u64 = 1;
+const HASH_UNITS: u64 = 3;
+const COMPRESS_UNITS: u64 = 1;
+
+fn main() -> Result<(), Error> {
+    let out_dir = out::dir_from_args("081");
+    {
+        let _profile = ProfileScope::start(&out_dir)?;
+        std::hint::black_box(process_blocks(BLOCKS));
+    }
+    labkit::days::day081::report(&out_dir);
+    Ok(())
+}
+
+// ANCHOR: work
+#[inline(never)]
+fn process_blocks(blocks: u64) -> u64 {
+    let mut digest = 0u64;
+    for block in 0..blocks {
+        let data = generate(block);
+        let h = hash(data);
+        digest ^= compress(h);
+    }
+    digest
+}
+
+#[inline(never)]
+fn generate(block: u64) -> u64 {
+    burn(GENERATE_UNITS, block).rotate_left(1)
+}
+
+#[inline(never)]
+fn hash(data: u64) -> u64 {
+    burn(HASH_UNITS, data).rotate_left(3)
+}
+
+#[inline(never)]
+fn compress(data: u64) -> u64 {
+    burn(COMPRESS_UNITS, data).rotate_left(7)
+}
+// ANCHOR_END: work

@@ -1,0 +1,57 @@
+//! Day 081's solution proves itself: enough samples that hash ranks above
+//! compress every time, with the margin said in the summary.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use labkit::check;
+use labkit::days::day081;
+
+fn solution_output() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = check::fresh_dir(Path::new(env!("CARGO_TARGET_TMPDIR")), "solution-081");
+        check::run_program(Path::new(env!("CARGO_BIN_EXE_solution-081")), &dir)
+            .unwrap_or_else(|e| panic!("{e}"));
+        dir
+    })
+}
+
+#[test]
+fn summary() {
+    let summary = day081::check(solution_output()).unwrap_or_else(|f| panic!("\n{f}\n"));
+    // The bands hide the numbers; the ratio itself must be right too:
+    // about 3:1.
+    let (hash, compress) = (summary.percent("hash"), summary.percent("compress"));
+    assert!(
+        (2.0..4.5).contains(&(hash / compress)),
+        "hash:compress = {hash:.0}:{compress:.0}"
+    );
+    insta::assert_snapshot!("summary", summary.to_string());
+}
+
+#[test]
+fn go_tool_pprof_reads_the_profile() {
+    let Some(top) = check::go_pprof_top(&solution_output().join("cpu.pb.gz")) else {
+        return;
+    };
+    assert!(top.contains("Type: cpu"), "{top}");
+    for name in [
+        "solution_081::hash",
+        "solution_081::compress",
+        "solution_081::generate",
+    ] {
+        assert!(
+            top.contains(name),
+            "go tool pprof -top does not list {name}:\n{top}"
+        );
+    }
+}
+
+#[test]
+fn the_book_shows_the_snapshot() {
+    check::assert_book_shows_snapshot(
+        "solutions/solution-081/tests/snapshots/summary__summary.snap",
+        &["book/day-081.md"],
+    );
+}

@@ -1,0 +1,46 @@
+//! Day 082's solution proves itself: named threads show worker-0 doing
+//! four times the median, and the shared queue evens the work out.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use labkit::check;
+use labkit::days::day082;
+
+fn solution_output() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = check::fresh_dir(Path::new(env!("CARGO_TARGET_TMPDIR")), "solution-082");
+        check::run_program(Path::new(env!("CARGO_BIN_EXE_solution-082")), &dir)
+            .unwrap_or_else(|e| panic!("{e}"));
+        dir
+    })
+}
+
+#[test]
+fn summary() {
+    let summary = day082::check(solution_output()).unwrap_or_else(|f| panic!("\n{f}\n"));
+    insta::assert_snapshot!("summary", summary.to_string());
+}
+
+#[test]
+fn go_tool_pprof_reads_the_profile() {
+    let Some(top) = check::go_pprof_top(&solution_output().join("partitioned/cpu.pb.gz")) else {
+        return;
+    };
+    assert!(top.contains("Type: cpu"), "{top}");
+    for name in ["solution_082::price_order", "solution_082::worker"] {
+        assert!(
+            top.contains(name),
+            "go tool pprof -top does not list {name}:\n{top}"
+        );
+    }
+}
+
+#[test]
+fn the_book_shows_the_snapshot() {
+    check::assert_book_shows_snapshot(
+        "solutions/solution-082/tests/snapshots/summary__summary.snap",
+        &["book/day-082.md"],
+    );
+}
