@@ -170,6 +170,7 @@ pub fn summarise(profile: &Profile, kind: Kind, min_samples: i64) -> Summary {
     }
 }
 
+// ANCHOR: margin
 /// The sampling margin a floor of `min_samples` guarantees: a share `p`
 /// measured from `n ≥ min_samples` independent samples is within
 /// `1.96 × √(p(1−p)/n)` of the truth 95 % of the time, at most
@@ -177,6 +178,7 @@ pub fn summarise(profile: &Profile, kind: Kind, min_samples: i64) -> Summary {
 pub fn margin_points(min_samples: i64) -> f64 {
     98.0 / (min_samples.max(1) as f64).sqrt()
 }
+// ANCHOR_END: margin
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
