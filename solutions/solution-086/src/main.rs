@@ -59,6 +59,7 @@ fn main() -> Result<(), Error> {
     Ok(())
 }
 
+// ANCHOR: pool
 fn run_pool(workers: usize, items: u64) -> Stats {
     let audit = Mutex::new(Vec::<u64>::new());
     let (queue, jobs) = bounded::<u64>(items as usize);
@@ -92,6 +93,7 @@ fn worker(jobs: &Receiver<u64>, audit: &Mutex<Vec<u64>>) -> Stats {
     }
     stats
 }
+// ANCHOR_END: pool
 
 // ANCHOR: record
 /// Renders the item's report line and counts it in this worker's
