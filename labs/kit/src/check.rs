@@ -54,6 +54,44 @@ pub fn run_program(exe: &Path, dir: &Path) -> Result<String, String> {
     Ok(stdout)
 }
 
+/// Runs a day's program once per test process, into a fresh `base/name`,
+/// and returns that directory; later calls with the same name reuse the
+/// run. One run shared by a solution's tests keeps them from running the
+/// program twice at once and profiling each other's noise.
+pub fn run_once(exe: &str, base: &str, name: &str) -> PathBuf {
+    static RUNS: parking_lot::Mutex<Vec<(String, PathBuf)>> = parking_lot::const_mutex(Vec::new());
+    let mut runs = RUNS.lock();
+    if let Some((_, dir)) = runs.iter().find(|(n, _)| n == name) {
+        return dir.clone();
+    }
+    let dir = fresh_dir(Path::new(base), name);
+    run_program(Path::new(exe), &dir).unwrap_or_else(|e| panic!("{e}"));
+    runs.push((name.to_string(), dir.clone()));
+    dir
+}
+
+/// A lab's self-check, whole: runs the lab, applies the day's check (a
+/// failure panics with its symptom, hint and page), and compares the
+/// summary with the solution's snapshot, so lab and solution can never
+/// drift apart.
+pub fn self_check<T: fmt::Display>(
+    exe: &str,
+    base: &str,
+    day: &str,
+    check: fn(&Path) -> Result<T, Failure>,
+    snapshot: &str,
+) {
+    let dir = run_once(exe, base, &format!("lab-{day}"));
+    let summary = check(&dir).unwrap_or_else(|failure| panic!("\n{failure}\n"));
+    let expected = snapshot_body(&crate::out::workspace_root().join(snapshot))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        summary.to_string(),
+        expected,
+        "the lab passes its check now, but its summary is not the solution's ({snapshot})"
+    );
+}
+
 /// A fresh, empty directory `name` under `base` (removed first if present).
 pub fn fresh_dir(base: &Path, name: &str) -> PathBuf {
     let dir = base.join(name);

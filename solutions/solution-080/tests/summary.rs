@@ -1,25 +1,22 @@
 //! Day 080's solution proves itself: the profile covers the whole batch,
 //! and the 1:4 split between parse and score is plain.
 
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::path::PathBuf;
 
 use labkit::check;
 use labkit::days::day080;
 
-fn solution_output() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = check::fresh_dir(Path::new(env!("CARGO_TARGET_TMPDIR")), "solution-080");
-        check::run_program(Path::new(env!("CARGO_BIN_EXE_solution-080")), &dir)
-            .unwrap_or_else(|e| panic!("{e}"));
-        dir
-    })
+fn solution_output() -> PathBuf {
+    check::run_once(
+        env!("CARGO_BIN_EXE_solution-080"),
+        env!("CARGO_TARGET_TMPDIR"),
+        "solution-080",
+    )
 }
 
 #[test]
 fn summary() {
-    let summary = day080::check(solution_output()).unwrap_or_else(|f| panic!("\n{f}\n"));
+    let summary = day080::check(&solution_output()).unwrap_or_else(|f| panic!("\n{f}\n"));
     // The bands hide the numbers; the ratio itself must be right too:
     // about 4:1 (measured 78–82 : 18–22).
     let (score, parse) = (summary.percent("score"), summary.percent("parse"));

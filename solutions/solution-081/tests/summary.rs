@@ -1,25 +1,22 @@
 //! Day 081's solution proves itself: enough samples that hash ranks above
 //! compress every time, with the margin said in the summary.
 
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::path::PathBuf;
 
 use labkit::check;
 use labkit::days::day081;
 
-fn solution_output() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = check::fresh_dir(Path::new(env!("CARGO_TARGET_TMPDIR")), "solution-081");
-        check::run_program(Path::new(env!("CARGO_BIN_EXE_solution-081")), &dir)
-            .unwrap_or_else(|e| panic!("{e}"));
-        dir
-    })
+fn solution_output() -> PathBuf {
+    check::run_once(
+        env!("CARGO_BIN_EXE_solution-081"),
+        env!("CARGO_TARGET_TMPDIR"),
+        "solution-081",
+    )
 }
 
 #[test]
 fn summary() {
-    let summary = day081::check(solution_output()).unwrap_or_else(|f| panic!("\n{f}\n"));
+    let summary = day081::check(&solution_output()).unwrap_or_else(|f| panic!("\n{f}\n"));
     // The bands hide the numbers; the ratio itself must be right too:
     // about 3:1.
     let (hash, compress) = (summary.percent("hash"), summary.percent("compress"));

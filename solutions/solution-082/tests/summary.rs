@@ -1,25 +1,22 @@
 //! Day 082's solution proves itself: named threads show worker-0 doing
 //! four times the median, and the shared queue evens the work out.
 
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::path::PathBuf;
 
 use labkit::check;
 use labkit::days::day082;
 
-fn solution_output() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = check::fresh_dir(Path::new(env!("CARGO_TARGET_TMPDIR")), "solution-082");
-        check::run_program(Path::new(env!("CARGO_BIN_EXE_solution-082")), &dir)
-            .unwrap_or_else(|e| panic!("{e}"));
-        dir
-    })
+fn solution_output() -> PathBuf {
+    check::run_once(
+        env!("CARGO_BIN_EXE_solution-082"),
+        env!("CARGO_TARGET_TMPDIR"),
+        "solution-082",
+    )
 }
 
 #[test]
 fn summary() {
-    let summary = day082::check(solution_output()).unwrap_or_else(|f| panic!("\n{f}\n"));
+    let summary = day082::check(&solution_output()).unwrap_or_else(|f| panic!("\n{f}\n"));
     insta::assert_snapshot!("summary", summary.to_string());
 }
 

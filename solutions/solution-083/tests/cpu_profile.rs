@@ -1,28 +1,25 @@
 //! Day 083's solution proves itself: its profile is whole, readable, ranked
 //! as the page says, and `go tool pprof` agrees.
 
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::path::PathBuf;
 
 use labkit::check;
 use labkit::days::day083;
 
 /// One run of the solution, shared by the tests: two runs at once would
 /// share the machine's two cores and each profile the other's noise.
-fn solution_output() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = check::fresh_dir(Path::new(env!("CARGO_TARGET_TMPDIR")), "solution-083");
-        check::run_program(Path::new(env!("CARGO_BIN_EXE_solution-083")), &dir)
-            .unwrap_or_else(|e| panic!("{e}"));
-        dir
-    })
+fn solution_output() -> PathBuf {
+    check::run_once(
+        env!("CARGO_BIN_EXE_solution-083"),
+        env!("CARGO_TARGET_TMPDIR"),
+        "solution-083",
+    )
 }
 
 #[test]
 fn summary() {
     let dir = solution_output();
-    let summary = day083::check(dir).unwrap_or_else(|failure| panic!("\n{failure}\n"));
+    let summary = day083::check(&dir).unwrap_or_else(|failure| panic!("\n{failure}\n"));
 
     // The bands in the snapshot hide the numbers; the numbers themselves
     // must sit well inside them. Measured: checksum 78–84 %, encode 16–22 %.
@@ -33,7 +30,7 @@ fn summary() {
     );
 
     // Written atomically: nothing but the two profiles is left behind.
-    let mut names: Vec<String> = std::fs::read_dir(dir)
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();

@@ -2,25 +2,22 @@
 //! blocked sends on the result channel are on top, and `go tool pprof`
 //! reads the file.
 
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::path::PathBuf;
 
 use labkit::check;
 use labkit::days::day085;
 
-fn solution_output() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = check::fresh_dir(Path::new(env!("CARGO_TARGET_TMPDIR")), "solution-085");
-        check::run_program(Path::new(env!("CARGO_BIN_EXE_solution-085")), &dir)
-            .unwrap_or_else(|e| panic!("{e}"));
-        dir
-    })
+fn solution_output() -> PathBuf {
+    check::run_once(
+        env!("CARGO_BIN_EXE_solution-085"),
+        env!("CARGO_TARGET_TMPDIR"),
+        "solution-085",
+    )
 }
 
 #[test]
 fn summary() {
-    let profiles = day085::check(solution_output()).unwrap_or_else(|f| panic!("\n{f}\n"));
+    let profiles = day085::check(&solution_output()).unwrap_or_else(|f| panic!("\n{f}\n"));
     // Four workers wait on the consumer, one producer waits on the workers:
     // the waiting splits about 4:1 (measured 79.9 : 20.1).
     let (deliver, produce) = (

@@ -2,25 +2,22 @@
 //! drops far below the shipped lab's, the throughput rises, and what
 //! contention is left sits on the audit log.
 
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::path::PathBuf;
 
 use labkit::check;
 use labkit::days::day086;
 
-fn solution_output() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = check::fresh_dir(Path::new(env!("CARGO_TARGET_TMPDIR")), "solution-086");
-        check::run_program(Path::new(env!("CARGO_BIN_EXE_solution-086")), &dir)
-            .unwrap_or_else(|e| panic!("{e}"));
-        dir
-    })
+fn solution_output() -> PathBuf {
+    check::run_once(
+        env!("CARGO_BIN_EXE_solution-086"),
+        env!("CARGO_TARGET_TMPDIR"),
+        "solution-086",
+    )
 }
 
 #[test]
 fn summary() {
-    let outcome = day086::check(solution_output()).unwrap_or_else(|f| panic!("\n{f}\n"));
+    let outcome = day086::check(&solution_output()).unwrap_or_else(|f| panic!("\n{f}\n"));
     // Measured: about 15 µs of waiting per item against the lab's 6.1 ms,
     // and about 1700 items/s against 470. Assert with wide margins.
     assert!(

@@ -93,6 +93,32 @@ impl Tracker {
         Some(u64::try_from(charge).unwrap_or(u64::MAX))
     }
     // ANCHOR_END: release_charge
+
+    /// Releases a tracked guard: charges the release, lets the inner guard
+    /// go (the lock is free from here), then records the event. Releasing
+    /// first matters: the stack walk takes microseconds, and the waiters
+    /// should not wait for the profiler.
+    fn release<G>(&self, guard: &mut Option<G>) {
+        let charge = self.release_charge();
+        drop(guard.take());
+        if let Some(delay) = charge {
+            mutex_event(delay);
+        }
+    }
+
+    /// Takes a lock through `try_take`, or, if it is held, through `take`,
+    /// timing the wait for the block profile.
+    fn acquire<G>(&self, try_take: impl FnOnce() -> Option<G>, take: impl FnOnce() -> G) -> G {
+        match try_take() {
+            Some(guard) => guard,
+            None => {
+                let start = self.begin_wait();
+                let guard = take();
+                self.end_wait(start);
+                guard
+            }
+        }
+    }
 }
 
 /// A mutual-exclusion lock: `parking_lot::Mutex` with contention profiling.
@@ -147,15 +173,9 @@ impl<T: ?Sized> Mutex<T> {
 
     #[inline(never)]
     fn lock_profiled(&self) -> MutexGuard<'_, T> {
-        let inner = match self.inner.try_lock() {
-            Some(guard) => guard,
-            None => {
-                let start = self.tracker.begin_wait();
-                let guard = self.inner.lock();
-                self.tracker.end_wait(start);
-                guard
-            }
-        };
+        let inner = self
+            .tracker
+            .acquire(|| self.inner.try_lock(), || self.inner.lock());
         MutexGuard {
             lock: self,
             inner: Some(inner),
@@ -214,13 +234,7 @@ impl<T: ?Sized> Drop for MutexGuard<'_, T> {
         if !self.tracked {
             return; // the inner guard releases the lock as it drops
         }
-        let charge = self.lock.tracker.release_charge();
-        // Release first: the stack walk below takes microseconds, and the
-        // waiters should not wait for the profiler.
-        drop(self.inner.take());
-        if let Some(delay) = charge {
-            mutex_event(delay);
-        }
+        self.lock.tracker.release(&mut self.inner);
     }
 }
 
@@ -264,18 +278,11 @@ impl<T: ?Sized> RwLock<T> {
     #[inline]
     pub fn read(&self) -> RwLockReadGuard<'_, T> {
         let tracked = locks_profiled();
-        let inner = if !tracked {
-            self.inner.read()
+        let inner = if tracked {
+            self.tracker
+                .acquire(|| self.inner.try_read(), || self.inner.read())
         } else {
-            match self.inner.try_read() {
-                Some(g) => g,
-                None => {
-                    let start = self.tracker.begin_wait();
-                    let g = self.inner.read();
-                    self.tracker.end_wait(start);
-                    g
-                }
-            }
+            self.inner.read()
         };
         RwLockReadGuard {
             lock: self,
@@ -287,18 +294,11 @@ impl<T: ?Sized> RwLock<T> {
     #[inline]
     pub fn write(&self) -> RwLockWriteGuard<'_, T> {
         let tracked = locks_profiled();
-        let inner = if !tracked {
-            self.inner.write()
+        let inner = if tracked {
+            self.tracker
+                .acquire(|| self.inner.try_write(), || self.inner.write())
         } else {
-            match self.inner.try_write() {
-                Some(g) => g,
-                None => {
-                    let start = self.tracker.begin_wait();
-                    let g = self.inner.write();
-                    self.tracker.end_wait(start);
-                    g
-                }
-            }
+            self.inner.write()
         };
         RwLockWriteGuard {
             lock: self,
@@ -373,11 +373,7 @@ impl<T: ?Sized> Drop for RwLockReadGuard<'_, T> {
         if !self.tracked {
             return;
         }
-        let charge = self.lock.tracker.release_charge();
-        drop(self.inner.take());
-        if let Some(delay) = charge {
-            mutex_event(delay);
-        }
+        self.lock.tracker.release(&mut self.inner);
     }
 }
 
@@ -387,10 +383,6 @@ impl<T: ?Sized> Drop for RwLockWriteGuard<'_, T> {
         if !self.tracked {
             return;
         }
-        let charge = self.lock.tracker.release_charge();
-        drop(self.inner.take());
-        if let Some(delay) = charge {
-            mutex_event(delay);
-        }
+        self.lock.tracker.release(&mut self.inner);
     }
 }
