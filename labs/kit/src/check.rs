@@ -236,6 +236,12 @@ pub fn report<T: fmt::Display>(files: &[PathBuf], verdict: &Result<T, Failure>) 
                     next.push_str(&format!("open {shown} in a browser\n"));
                 } else if name.ends_with(".pb.gz") {
                     next.push_str(&format!("go tool pprof -top {shown}\n"));
+                } else if name.ends_with("dhat-heap.json") {
+                    next.push_str(&format!(
+                        "load {shown} in dh_view: https://nnethercote.github.io/dh_view/dh_view.html\n"
+                    ));
+                } else if name.ends_with("trace.json") {
+                    next.push_str(&format!("open {shown} in https://ui.perfetto.dev\n"));
                 }
             }
             crate::out::closing(&[("wrote", &wrote), ("profile", summary), ("next", &next)]);

@@ -22,10 +22,12 @@ pub mod contention;
 pub mod days;
 mod error;
 pub mod flame;
+pub mod heap;
 pub mod out;
 pub mod profile;
 pub mod summary;
 pub mod threads;
+pub mod trace;
 pub mod work;
 
 pub use error::Error;

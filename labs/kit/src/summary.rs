@@ -320,7 +320,8 @@ fn percent(n: i64, total: i64) -> f64 {
     }
 }
 
-fn band_rank(percent: f64) -> usize {
+/// The position of the band `percent` falls in (0 is the highest).
+pub fn band_rank(percent: f64) -> usize {
     BANDS
         .iter()
         .position(|(edge, _)| percent >= *edge)

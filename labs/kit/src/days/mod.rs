@@ -8,5 +8,7 @@ pub mod day080;
 pub mod day081;
 pub mod day082;
 pub mod day083;
+pub mod day084;
 pub mod day085;
 pub mod day086;
+pub mod day090;

@@ -1,0 +1,352 @@
+//! Execution traces with tracing + tracing-chrome: record spans for a
+//! scope, and read the Chrome trace JSON back into a short summary.
+//!
+//! A Chrome trace is a JSON array of events: `"ph": "B"` and `"E"` open and
+//! close a span on a thread (`tid`, times `ts` in µs), `"X"` is a whole span
+//! with a duration, and `"M"` metadata names the threads. Perfetto
+//! (<https://ui.perfetto.dev>) and `chrome://tracing` open it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::Error;
+
+/// The file a [`TraceScope`] writes.
+pub const TRACE_FILE: &str = "trace.json";
+
+/// A trace that lasts as long as a scope. `start` installs a tracing-chrome
+/// layer as the process's subscriber; every span entered from then on is
+/// recorded. tracing-chrome writes from a background thread, and the file
+/// is finished — its closing `]` written and flushed — only when the
+/// layer's flush guard is dropped; this scope holds that guard, and when
+/// dropped, finishes the file under a temporary name and renames it into
+/// place.
+///
+/// Bind it to a **name** (`let _trace = TraceScope::start(dir)?;`).
+/// `let _ = …` drops the guard on that line: the file is finished at once,
+/// and every span after it is lost.
+pub struct TraceScope {
+    guard: Option<tracing_chrome::FlushGuard>,
+    tmp: PathBuf,
+    path: PathBuf,
+}
+
+impl TraceScope {
+    pub fn start(dir: &Path) -> Result<TraceScope, Error> {
+        use tracing_subscriber::prelude::*;
+        let path = dir.join(TRACE_FILE);
+        let tmp = dir.join(format!(".{TRACE_FILE}.tmp-{}", std::process::id()));
+        let file = std::fs::File::create(&tmp)
+            .map_err(|e| Error::io(format!("cannot create {}", tmp.display()), e))?;
+        let (layer, guard) = tracing_chrome::ChromeLayerBuilder::new()
+            .writer(file)
+            .build();
+        tracing_subscriber::registry()
+            .with(layer)
+            .try_init()
+            .map_err(|e| Error::new(format!("cannot install the trace subscriber: {e}")))?;
+        Ok(TraceScope {
+            guard: Some(guard),
+            tmp,
+            path,
+        })
+    }
+}
+
+impl Drop for TraceScope {
+    fn drop(&mut self) {
+        // Dropping the guard makes the writer thread close the JSON array,
+        // flush, and exit; only then is the file whole.
+        drop(self.guard.take());
+        if let Err(e) = std::fs::rename(&self.tmp, &self.path) {
+            eprintln!(
+                "labkit: the trace was not saved as {}: {e}",
+                self.path.display()
+            );
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// One thread of a trace: its name and where its time went.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThreadTrace {
+    pub name: String,
+    /// Time inside top-level spans, in µs.
+    pub busy_us: f64,
+    /// The top-level span names of this thread, most time first.
+    pub spans: Vec<(String, f64)>,
+    /// Every top-level span: (name, start, end), in µs from the trace's start.
+    pub intervals: Vec<(String, f64, f64)>,
+}
+
+/// A Chrome trace, read back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trace {
+    /// Completed spans.
+    pub spans: u64,
+    /// First event to last, in µs.
+    pub duration_us: f64,
+    /// Threads with at least one span, busiest first.
+    pub threads: Vec<ThreadTrace>,
+}
+
+/// Reads a Chrome trace JSON file.
+pub fn load(path: &Path) -> Result<Trace, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("{} cannot be read: {e}", path.display()))?;
+    parse(path, &text)
+}
+
+fn parse(path: &Path, text: &str) -> Result<Trace, String> {
+    let not_trace = |why: String| {
+        format!(
+            "{} is not a Chrome trace (expected a JSON array of events with \"ph\", \"ts\" and \
+             \"tid\"): {why}",
+            path.display()
+        )
+    };
+    let json: Value = serde_json::from_str(text).map_err(|e| not_trace(e.to_string()))?;
+    let events = json
+        .as_array()
+        .or_else(|| json.get("traceEvents").and_then(Value::as_array))
+        .ok_or_else(|| not_trace("the top level is not an array".into()))?;
+    let mut names: BTreeMap<u64, String> = BTreeMap::new();
+    // Per thread: open spans (name, start), busy time, time per span name.
+    let mut open: BTreeMap<u64, Vec<(String, f64)>> = BTreeMap::new();
+    let mut busy: BTreeMap<u64, (f64, BTreeMap<String, f64>)> = BTreeMap::new();
+    let mut intervals: BTreeMap<u64, Vec<(String, f64, f64)>> = BTreeMap::new();
+    let (mut first, mut last) = (f64::MAX, f64::MIN);
+    let mut spans = 0;
+    for event in events {
+        let ph = event.get("ph").and_then(Value::as_str).unwrap_or("");
+        let tid = event.get("tid").and_then(Value::as_u64).unwrap_or(0);
+        let name = event.get("name").and_then(Value::as_str).unwrap_or("");
+        if ph == "M" {
+            if name == "thread_name"
+                && let Some(n) = event.pointer("/args/name").and_then(Value::as_str)
+            {
+                names.insert(tid, n.to_string());
+            }
+            continue;
+        }
+        let Some(ts) = event.get("ts").and_then(Value::as_f64) else {
+            continue;
+        };
+        first = first.min(ts);
+        last = last.max(ts);
+        let mut close = |span: String, start: f64, end: f64, depth: usize| {
+            spans += 1;
+            if depth == 0 {
+                let entry = busy.entry(tid).or_default();
+                entry.0 += end - start;
+                *entry.1.entry(span.clone()).or_default() += end - start;
+                intervals.entry(tid).or_default().push((span, start, end));
+            }
+        };
+        match ph {
+            "B" => open.entry(tid).or_default().push((name.to_string(), ts)),
+            "E" => {
+                let stack = open.entry(tid).or_default();
+                if let Some((span, start)) = stack.pop() {
+                    let depth = stack.len();
+                    close(span, start, ts, depth);
+                }
+            }
+            "X" => {
+                let dur = event.get("dur").and_then(Value::as_f64).unwrap_or(0.0);
+                last = last.max(ts + dur);
+                let depth = open.get(&tid).map_or(0, Vec::len);
+                close(name.to_string(), ts, ts + dur, depth);
+            }
+            _ => {}
+        }
+    }
+    let mut threads: Vec<ThreadTrace> = busy
+        .into_iter()
+        .map(|(tid, (busy_us, by_name))| {
+            let mut spans: Vec<(String, f64)> = by_name.into_iter().collect();
+            spans.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            let intervals = intervals
+                .remove(&tid)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(n, a, b)| (n, a - first, b - first))
+                .collect();
+            ThreadTrace {
+                name: names
+                    .get(&tid)
+                    .cloned()
+                    .unwrap_or_else(|| format!("tid {tid}")),
+                busy_us,
+                spans,
+                intervals,
+            }
+        })
+        .collect();
+    threads.sort_by(|a, b| {
+        b.busy_us
+            .total_cmp(&a.busy_us)
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    Ok(Trace {
+        spans,
+        duration_us: if spans == 0 { 0.0 } else { last - first },
+        threads,
+    })
+}
+
+impl Trace {
+    /// Draws the trace as a timeline, one lane per thread, the way Perfetto
+    /// shows it, and saves it as SVG (atomically).
+    pub fn save_timeline(&self, path: &Path) -> Result<(), Error> {
+        const WIDTH: f64 = 1200.0;
+        const LABEL: f64 = 110.0;
+        const LANE: f64 = 28.0;
+        let colours = [
+            "#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#b07aa1",
+        ];
+        let mut names: Vec<&str> = self
+            .threads
+            .iter()
+            .flat_map(|t| t.spans.iter().map(|(n, _)| n.as_str()))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        let colour =
+            |n: &str| colours[names.iter().position(|x| *x == n).unwrap_or(0) % colours.len()];
+        let mut lanes: Vec<&ThreadTrace> = self.threads.iter().collect();
+        lanes.sort_by(|a, b| a.name.cmp(&b.name));
+        let height = LANE * (lanes.len() as f64 + 2.0);
+        let scale = (WIDTH - LABEL - 10.0) / self.duration_us.max(1.0);
+        let mut svg = format!(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{height}\" \
+             font-family=\"sans-serif\" font-size=\"13\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+        );
+        for (i, lane) in lanes.iter().enumerate() {
+            let y = LANE * i as f64 + 6.0;
+            svg.push_str(&format!(
+                "<text x=\"4\" y=\"{:.1}\">{}</text>\n",
+                y + 16.0,
+                xml_escape(&lane.name)
+            ));
+            for (name, start, end) in &lane.intervals {
+                svg.push_str(&format!(
+                    "<rect x=\"{:.2}\" y=\"{y:.1}\" width=\"{:.2}\" height=\"{:.1}\" fill=\"{}\"><title>{} {:.0} µs</title></rect>\n",
+                    LABEL + start * scale,
+                    ((end - start) * scale).max(0.5),
+                    LANE - 8.0,
+                    colour(name),
+                    xml_escape(name),
+                    end - start
+                ));
+            }
+        }
+        let y = LANE * lanes.len() as f64 + 22.0;
+        let mut x = LABEL;
+        for name in &names {
+            svg.push_str(&format!(
+                "<rect x=\"{x:.0}\" y=\"{:.0}\" width=\"12\" height=\"12\" fill=\"{}\"/><text x=\"{:.0}\" y=\"{y:.0}\">{}</text>\n",
+                y - 11.0,
+                colour(name),
+                x + 16.0,
+                xml_escape(name)
+            ));
+            x += 24.0 + 8.0 * name.len() as f64;
+        }
+        svg.push_str(&format!(
+            "<text x=\"{:.0}\" y=\"{y:.0}\">{:.0} ms in all</text>\n</svg>\n",
+            WIDTH - 120.0,
+            self.duration_us / 1000.0
+        ));
+        crate::atomic::write_bytes(path, svg.as_bytes())
+    }
+
+    /// The share of the traced run `thread` spent inside spans, in percent.
+    pub fn busy_percent(&self, thread: &str) -> f64 {
+        self.threads
+            .iter()
+            .find(|t| t.name == thread)
+            .map_or(0.0, |t| 100.0 * t.busy_us / self.duration_us.max(1.0))
+    }
+}
+
+impl fmt::Display for Trace {
+    /// Per thread, the band of the run it spent inside spans and its main
+    /// span; threads ordered by band, then name, so the text depends on
+    /// bands alone.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "trace")?;
+        if self.spans == 0 {
+            return writeln!(f, "spans: none");
+        }
+        writeln!(
+            f,
+            "time inside spans, per thread (share of the traced run):"
+        )?;
+        let mut rows: Vec<(usize, &str, String, &str)> = self
+            .threads
+            .iter()
+            .map(|t| {
+                let p = self.busy_percent(&t.name);
+                let label = crate::summary::band(p).unwrap_or("under 3%");
+                let rank = crate::summary::band_rank(p);
+                let span = t.spans.first().map_or("", |(n, _)| n.as_str());
+                (rank, label, t.name.clone(), span)
+            })
+            .collect();
+        rows.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.2.cmp(&b.2)));
+        for (_, label, thread, span) in rows {
+            writeln!(f, "  {label:<9} {thread:<10} {span}")?;
+        }
+        Ok(())
+    }
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_are_summed_per_thread_and_named() {
+        let text = r#"[
+            {"ph":"M","name":"thread_name","tid":1,"args":{"name":"consumer"}},
+            {"ph":"M","name":"thread_name","tid":2,"args":{"name":"worker-0"}},
+            {"ph":"B","name":"consume","tid":1,"ts":0},
+            {"ph":"B","name":"inner","tid":1,"ts":10},
+            {"ph":"E","name":"inner","tid":1,"ts":20},
+            {"ph":"E","name":"consume","tid":1,"ts":95},
+            {"ph":"X","name":"work","tid":2,"ts":10,"dur":20},
+            {"ph":"B","name":"consume","tid":1,"ts":96},
+            {"ph":"E","name":"consume","tid":1,"ts":100}
+        ]"#;
+        let t = parse(Path::new("t.json"), text).unwrap();
+        assert_eq!(t.spans, 4);
+        assert_eq!(t.duration_us, 100.0);
+        assert_eq!(t.busy_percent("consumer"), 99.0);
+        assert_eq!(t.busy_percent("worker-0"), 20.0);
+        assert_eq!(
+            t.to_string(),
+            "trace\ntime inside spans, per thread (share of the traced run):\n  \
+             ≥ 90%     consumer   consume\n  \
+             10–30%    worker-0   work\n"
+        );
+    }
+
+    #[test]
+    fn an_empty_trace_and_a_broken_file_are_told_apart() {
+        let empty = parse(Path::new("t.json"), "[\n\n]").unwrap();
+        assert_eq!(empty.to_string(), "trace\nspans: none\n");
+        let err = parse(Path::new("t.json"), "[\n{\"ph\":\"B\"").unwrap_err();
+        assert!(err.contains("t.json is not a Chrome trace"), "{err}");
+    }
+}

@@ -1,0 +1,107 @@
+//! Day 084, heap profiles: the lab.
+//!
+//! An order processor in the shape of the Go seed's: a pool of workers
+//! takes orders from a queue, builds a receipt for each in a scratch
+//! buffer, and sends the receipts to a collector that keeps them. The
+//! scratch buffer is allocated far larger than any receipt needs. dhat
+//! records every allocation; its profile ranks the allocation sites and
+//! shows where the memory went.
+//!
+//! Run it (`cargo run -p lab-084`) and read what it says of
+//! `lab-out/084/dhat-heap.json`. Fix it, then self-check with
+//! `cargo test -p lab-084`. The page is `book/day-084.md`.
+
+use std::thread;
+
+use crossbeam_channel::{Receiver, Sender, bounded};
+use labkit::heap::HeapScope;
+use labkit::{Error, out};
+
+// ANCHOR: allocator
+// dhat sees allocations through the global allocator: one line, in the
+// binary, for the whole program.
+#[global_allocator]
+static ALLOC: dhat::Alloc = dhat::Alloc;
+// ANCHOR_END: allocator
+
+// ANCHOR: shape
+const ORDERS: u64 = 400;
+const WORKERS: usize = 4;
+/// The scratch buffer per order: 64 KiB "to be safe". A receipt is under
+/// 100 bytes.
+const SCRATCH_BYTES: usize = 64 * 1024;
+// ANCHOR_END: shape
+
+fn main() -> Result<(), Error> {
+    let out_dir = out::dir_from_args("084");
+
+    // ANCHOR: scope
+    {
+        // Records every allocation until the end of this block, then
+        // writes dhat-heap.json.
+        let _ = HeapScope::start(&out_dir)?;
+        let receipts = process_orders();
+        assert_eq!(receipts.len() as u64, ORDERS, "one receipt per order");
+    }
+    // ANCHOR_END: scope
+
+    labkit::days::day084::report(&out_dir);
+    Ok(())
+}
+
+fn process_orders() -> Vec<String> {
+    let (order_tx, order_rx) = bounded::<u64>(16);
+    let (receipt_tx, receipt_rx) = bounded::<String>(16);
+    let pool: Vec<_> = (0..WORKERS)
+        .map(|i| {
+            let (orders, receipts) = (order_rx.clone(), receipt_tx.clone());
+            thread::Builder::new()
+                .name(format!("worker-{i}"))
+                .spawn(move || worker(&orders, &receipts))
+                .expect("spawn a worker")
+        })
+        .collect();
+    drop((order_rx, receipt_tx));
+    let collector = thread::Builder::new()
+        .name("collector".into())
+        .spawn(move || collect(&receipt_rx))
+        .expect("spawn the collector");
+    for order in 0..ORDERS {
+        order_tx.send(order).expect("a worker is listening");
+    }
+    drop(order_tx);
+    for w in pool {
+        w.join().expect("a worker panicked");
+    }
+    collector.join().expect("the collector panicked")
+}
+
+#[inline(never)]
+fn worker(orders: &Receiver<u64>, receipts: &Sender<String>) {
+    for order in orders {
+        if receipts.send(build_receipt(order)).is_err() {
+            return;
+        }
+    }
+}
+
+// ANCHOR: receipt
+/// Builds one order's receipt in a scratch buffer.
+#[inline(never)]
+fn build_receipt(order: u64) -> String {
+    let mut scratch: Vec<u8> = Vec::with_capacity(SCRATCH_BYTES);
+    scratch.extend_from_slice(
+        format!("order {order:06}: 3 items, total {}.99\n", order % 97).as_bytes(),
+    );
+    String::from_utf8(scratch).expect("receipts are ASCII")
+}
+// ANCHOR_END: receipt
+
+#[inline(never)]
+fn collect(receipts: &Receiver<String>) -> Vec<String> {
+    let mut kept = Vec::new();
+    for receipt in receipts {
+        kept.push(receipt);
+    }
+    kept
+}
