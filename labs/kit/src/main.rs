@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use labkit::summary::Kind;
 
-const USAGE: &str = "usage: labkit summary FILE [--min-samples N] [--kind cpu|block|mutex]\n\n  FILE               a pprof profile (gzipped or raw protobuf), e.g. lab-out/083/cpu.pb.gz\n  --min-samples N    the floor the summary asks for (default 100)\n  --kind K           cpu, block or mutex (default: cpu for sampled profiles; for\n                     contention profiles, mutex if the file name starts with mutex, else block)";
+const USAGE: &str = "usage: labkit summary FILE [--min-samples N] [--kind cpu|block|mutex]\n\n  FILE               a pprof profile (gzipped or raw protobuf), e.g. lab-out/083/cpu.pb.gz;\n                     or a dhat heap profile (dhat-heap.json) or a Chrome trace (trace.json)\n  --min-samples N    the floor the summary asks for (default 100)\n  --kind K           cpu, block or mutex, for pprof files (default: cpu for sampled profiles;\n                     for contention profiles, mutex if the file name starts with mutex, else block)";
 
 fn main() -> ExitCode {
     match run(std::env::args().skip(1).collect()) {
@@ -74,6 +74,17 @@ fn run(args: Vec<String>) -> Result<String, String> {
     }
     let file = file.ok_or_else(|| format!("summary needs a FILE\n\n{USAGE}"))?;
     let path = Path::new(&file);
+    if file.ends_with(".json") {
+        // JSON is a dhat heap profile or a Chrome trace; each loader names
+        // the file and what it expected when it is neither.
+        let text =
+            std::fs::read_to_string(path).map_err(|e| format!("{file} cannot be read: {e}"))?;
+        return if text.contains("\"dhatFileVersion\"") {
+            Ok(labkit::heap::load(path)?.to_string())
+        } else {
+            Ok(labkit::trace::load(path)?.to_string())
+        };
+    }
     let profile = labkit::profile::load(path).map_err(|e| e.to_string())?;
     let kind = kind.unwrap_or_else(|| {
         let contention = profile
@@ -121,6 +132,8 @@ mod tests {
         );
         let err = run(args(&["summary", "Cargo.toml"])).unwrap_err();
         assert!(err.contains("Cargo.toml is not a pprof profile"), "{err}");
+        let err = run(args(&["summary", "../../book/book.json"])).unwrap_err();
+        assert!(err.contains("book.json cannot be read"), "{err}");
         let err = run(args(&["summary", "no/such/file.pb.gz"])).unwrap_err();
         assert!(err.contains("no/such/file.pb.gz does not exist"), "{err}");
     }
