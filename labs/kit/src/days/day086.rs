@@ -43,7 +43,8 @@ pub const MIN_ITEMS_PER_SECOND: f64 = SHIPPED_ITEMS_PER_SECOND * 1.5;
 
 pub const MIN_CONTENTIONS: i64 = 20;
 
-/// A run's outcome: the mutex profile's summary and the throughput.
+/// A run's outcome: the mutex profile's summary, the waiting charged to
+/// the hot lock's releases, and the throughput.
 #[derive(Debug, Clone)]
 pub struct Outcome {
     pub mutex: Summary,
@@ -59,7 +60,7 @@ impl fmt::Display for Outcome {
         let tick = |ok: bool| if ok { "met" } else { "missed" };
         writeln!(
             f,
-            "waiting caused per item: under {} µs ({})",
+            "waiting caused by record_result, per item: under {} µs ({})",
             MAX_WAIT_PER_ITEM.as_micros(),
             tick(self.wait_per_item < MAX_WAIT_PER_ITEM)
         )?;
@@ -105,10 +106,14 @@ pub fn check(dir: &Path) -> Result<Outcome, Failure> {
     let mutex = profile::load(&dir.join("mutex.pb.gz"))
         .map_err(|e: LoadError| fail(format!("the mutex profile cannot be read: {e}"), rerun))?;
     let (items, elapsed) = load_run(dir).map_err(|e| fail(e, rerun))?;
-    let total_delay = mutex.total(1).max(0) as u64;
     let summary = summary::summarise(&mutex, Kind::Mutex, MIN_CONTENTIONS);
+    // The hot lock's share: the waiting charged to releases inside
+    // record_result. Other locks (the audit log's) are not what this day
+    // fixes, and their waiting grows with scheduling delays on a busy
+    // machine, so they are left out of the measure.
+    let hot_delay = mutex.total(1).max(0) as f64 * summary.percent("record_result") / 100.0;
     let outcome = Outcome {
-        wait_per_item: Duration::from_nanos(total_delay / items.max(1)),
+        wait_per_item: Duration::from_nanos((hot_delay / items.max(1) as f64) as u64),
         items_per_second: items as f64 / elapsed.as_secs_f64().max(1e-9),
         mutex: summary,
     };
