@@ -92,6 +92,74 @@ pub fn self_check<T: fmt::Display>(
     );
 }
 
+/// A service a check started as a child process (`exe --out DIR args…`,
+/// stdout piped). Dropping it stops the service — SIGTERM, then a kill
+/// after 5 s — so no check leaves a process behind.
+pub struct RunningService(pub std::process::Child);
+
+impl RunningService {
+    pub fn start(exe: &Path, dir: &Path, args: &[&str]) -> Result<RunningService, String> {
+        Command::new(exe)
+            .arg("--out")
+            .arg(dir)
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .map(RunningService)
+            .map_err(|e| format!("cannot start {}: {e}", exe.display()))
+    }
+
+    /// The first line the service printed (where it listens). The rest of
+    /// its output is drained on a thread of its own: a service whose
+    /// stdout pipe is closed would die of SIGPIPE at its next `println!`.
+    pub fn first_line(&mut self) -> Result<String, String> {
+        use std::io::{BufRead, BufReader};
+        let stdout = self
+            .0
+            .stdout
+            .take()
+            .ok_or("the service's stdout was already taken")?;
+        let mut reader = BufReader::new(stdout);
+        let mut first = String::new();
+        reader
+            .read_line(&mut first)
+            .map_err(|e| format!("cannot read the service's first line: {e}"))?;
+        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+        Ok(first)
+    }
+
+    /// Sends the service a signal by name (`QUIT`, `TERM`) with `kill(1)`.
+    pub fn signal(&self, name: &str) -> std::io::Result<()> {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.0.id().to_string())
+            .status()?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(std::io::Error::other(format!(
+                "kill -{name} failed: {status}"
+            )))
+        }
+    }
+}
+
+impl Drop for RunningService {
+    fn drop(&mut self) {
+        let _ = self.signal("TERM");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A fresh, empty directory `name` under `base` (removed first if present).
 pub fn fresh_dir(base: &Path, name: &str) -> PathBuf {
     let dir = base.join(name);

@@ -13,6 +13,9 @@
 //! - [`check`]: the self-check report (symptom, hint, page).
 //! - [`days`]: what each day's profile must show.
 //! - [`threads`]: exact CPU time per thread, from the kernel.
+//! - [`heap`], [`trace`], [`tasks`]: dhat heap profiles, tracing-chrome
+//!   traces and tokio task dumps, kept for a scope and read back.
+//! - [`http`]: a tiny loopback HTTP client for services and the load driver.
 //! - [`work`]: CPU work of a known size for workloads.
 
 pub mod atomic;
@@ -23,9 +26,11 @@ pub mod days;
 mod error;
 pub mod flame;
 pub mod heap;
+pub mod http;
 pub mod out;
 pub mod profile;
 pub mod summary;
+pub mod tasks;
 pub mod threads;
 pub mod trace;
 pub mod work;

@@ -37,10 +37,12 @@ pub struct NumberFlag {
 /// What the command line asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Invocation {
-    /// Run, writing into `out`, with one value per [`NumberFlag`], in order.
+    /// Run, writing into `out`, with one value per [`NumberFlag`], in order,
+    /// and the `--addr` a service listens on (if the program takes one).
     Run {
         out: PathBuf,
         numbers: Vec<u64>,
+        addr: Option<std::net::SocketAddr>,
     },
     Help(String),
 }
@@ -57,7 +59,25 @@ pub fn parse_args<I>(
 where
     I: IntoIterator<Item = String>,
 {
+    parse_args_with_addr(program, day, flags, None, args)
+}
+
+/// Like [`parse_args`], for a service that also takes `--addr HOST:PORT`
+/// (default `default_addr`).
+pub fn parse_args_with_addr<I>(
+    program: &str,
+    day: &str,
+    flags: &[NumberFlag],
+    default_addr: Option<&str>,
+    args: I,
+) -> Result<Invocation, Error>
+where
+    I: IntoIterator<Item = String>,
+{
     let mut usage = format!("usage: {program} [--out DIR]");
+    if default_addr.is_some() {
+        usage.push_str(" [--addr HOST:PORT]");
+    }
     for f in flags {
         usage.push_str(&format!(" [{} N]", f.name));
     }
@@ -71,14 +91,28 @@ where
             f.name, f.help, f.default, f.min, f.max
         ));
     }
+    if let Some(addr) = default_addr {
+        usage.push_str(&format!(
+            "\n  --addr HOST:PORT  where the service listens (default {addr}; port 0: any free port)"
+        ));
+    }
     usage.push_str("\n  --help      print this help");
     let valid = std::iter::once("--out DIR".to_string())
+        .chain(default_addr.map(|_| "--addr HOST:PORT".to_string()))
         .chain(flags.iter().map(|f| format!("{} N", f.name)))
         .chain(std::iter::once("--help".to_string()))
         .collect::<Vec<_>>()
         .join(", ");
 
     let mut out = None;
+    let parse_addr = |text: &str| {
+        text.parse::<std::net::SocketAddr>().map_err(|_| {
+            Error::new(format!(
+                "--addr {text:?}: expected HOST:PORT with a numeric host, such as 127.0.0.1:8089"
+            ))
+        })
+    };
+    let mut addr = default_addr.map(parse_addr).transpose()?;
     let mut numbers: Vec<u64> = flags.iter().map(|f| f.default).collect();
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -103,6 +137,8 @@ where
                 )));
             }
             out = Some(PathBuf::from(dir));
+        } else if name == "--addr" && default_addr.is_some() {
+            addr = Some(parse_addr(&value("an address")?)?);
         } else if let Some(i) = flags.iter().position(|f| f.name == name) {
             let f = flags[i];
             let text = value("a number")?;
@@ -125,6 +161,7 @@ where
     Ok(Invocation::Run {
         out: out.unwrap_or_else(|| default_dir(day)),
         numbers,
+        addr,
     })
 }
 
@@ -165,18 +202,41 @@ pub fn dir_from_args(day: &str) -> PathBuf {
 /// Like [`dir_from_args`], for a program that also takes number flags:
 /// returns the directory and one value per flag, in order.
 pub fn args_with_numbers(day: &str, flags: &[NumberFlag]) -> (PathBuf, Vec<u64>) {
+    let (out, numbers, _) = parse_process_args(day, flags, None);
+    (out, numbers)
+}
+
+/// Like [`args_with_numbers`], for a service: also returns `--addr`
+/// (default `default_addr`, which should be on 127.0.0.1).
+pub fn args_with_addr(
+    day: &str,
+    flags: &[NumberFlag],
+    default_addr: &str,
+) -> (PathBuf, Vec<u64>, std::net::SocketAddr) {
+    let (out, numbers, addr) = parse_process_args(day, flags, Some(default_addr));
+    (out, numbers, addr.expect("a default address was given"))
+}
+
+fn parse_process_args(
+    day: &str,
+    flags: &[NumberFlag],
+    default_addr: Option<&str>,
+) -> (PathBuf, Vec<u64>, Option<std::net::SocketAddr>) {
     let mut args = std::env::args();
     let program = args.next().unwrap_or_else(|| format!("lab-{day}"));
     let program = Path::new(&program)
         .file_name()
         .map_or(program.clone(), |n| n.to_string_lossy().into_owned());
-    let result = parse_args(&program, day, flags, args).and_then(|inv| match inv {
-        Invocation::Run { out, numbers } => prepare_dir(&out).map(|()| Some((out, numbers))),
-        Invocation::Help(usage) => {
-            println!("{usage}");
-            Ok(None)
-        }
-    });
+    let result =
+        parse_args_with_addr(&program, day, flags, default_addr, args).and_then(|inv| match inv {
+            Invocation::Run { out, numbers, addr } => {
+                prepare_dir(&out).map(|()| Some((out, numbers, addr)))
+            }
+            Invocation::Help(usage) => {
+                println!("{usage}");
+                Ok(None)
+            }
+        });
     match result {
         Ok(Some(run)) => run,
         Ok(None) => std::process::exit(0),
@@ -273,6 +333,30 @@ mod tests {
     }
 
     #[test]
+    fn a_service_takes_an_address_and_refuses_a_name() {
+        let parse = |a: &[&str]| {
+            parse_args_with_addr(
+                "s",
+                "089",
+                &[],
+                Some("127.0.0.1:8089"),
+                a.iter().map(|s| s.to_string()),
+            )
+        };
+        let addr = |r: Result<Invocation, Error>| match r.unwrap() {
+            Invocation::Run { addr, .. } => addr.unwrap().to_string(),
+            Invocation::Help(_) => panic!("expected a run"),
+        };
+        assert_eq!(addr(parse(&[])), "127.0.0.1:8089");
+        assert_eq!(addr(parse(&["--addr", "127.0.0.1:0"])), "127.0.0.1:0");
+        let err = parse(&["--addr", "localhost:80"]).unwrap_err().to_string();
+        assert!(
+            err.contains("\"localhost:80\"") && err.contains("numeric host"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn the_default_is_lab_out_under_the_workspace_root() {
         let Invocation::Run { out, .. } = parse(&[]).unwrap() else {
             panic!("expected a run");
@@ -295,7 +379,8 @@ mod tests {
                 parse(args).unwrap(),
                 Invocation::Run {
                     out: "x/y".into(),
-                    numbers: vec![]
+                    numbers: vec![],
+                    addr: None
                 }
             );
         }

@@ -11,4 +11,8 @@ pub mod day083;
 pub mod day084;
 pub mod day085;
 pub mod day086;
+pub mod day087;
+pub mod day088;
+pub mod day089;
 pub mod day090;
+pub mod day092;

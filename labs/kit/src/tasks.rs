@@ -1,0 +1,337 @@
+//! Task dumps for tokio: what every task is waiting on, grouped and
+//! counted, and the difference between two dumps — how a leak is found.
+//!
+//! Go prints every goroutine's stack on `SIGQUIT` or from
+//! `/debug/pprof/goroutine?debug=2`, and `grep 'created by' | sort | uniq -c`
+//! finds the pile-up. tokio's counterpart is [`Handle::dump`], which
+//! traces every task at its `.await` point. It needs Linux, tokio's
+//! `taskdump` feature and `--cfg tokio_unstable` (this workspace sets it
+//! in `.cargo/config.toml`); elsewhere [`dump`] says so.
+//!
+//! A dump can hang if a worker thread is blocked (it waits for every
+//! worker to reach a safe point), so [`dump`] always takes a timeout. The
+//! timeout is no cure-all: on a multi-thread runtime we saw a dump wait
+//! forever at tokio's worker barrier, and the timeout never fired, because
+//! the timer is driven by the very workers being dumped. The workbook's
+//! services that dump themselves run on a current-thread runtime, where a
+//! dump needs no barrier.
+//!
+//! [`Handle::dump`]: tokio::runtime::Handle::dump
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::Error;
+
+/// One task in a dump: its id and its trace, root first, one frame a line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskTrace {
+    pub id: String,
+    /// The frames' function names, root (the task's own future) first.
+    pub frames: Vec<String>,
+}
+
+/// Every task of a runtime at one moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskDump {
+    pub tasks: Vec<TaskTrace>,
+    /// Tasks alive by the runtime's own count (`RuntimeMetrics`), which
+    /// also counts tasks that are running or just woken.
+    pub alive: usize,
+    /// The dump as tokio printed it, one task after another.
+    pub text: String,
+}
+
+/// Dumps every task of the runtime behind `handle`, giving up after
+/// `timeout`.
+pub async fn dump(handle: &tokio::runtime::Handle, timeout: Duration) -> Result<TaskDump, Error> {
+    imp::dump(handle, timeout).await
+}
+
+#[cfg(all(tokio_unstable, target_os = "linux"))]
+mod imp {
+    use super::*;
+
+    pub async fn dump(
+        handle: &tokio::runtime::Handle,
+        timeout: Duration,
+    ) -> Result<TaskDump, Error> {
+        let dump = tokio::time::timeout(timeout, handle.dump())
+            .await
+            .map_err(|_| {
+                Error::new(format!(
+                    "the task dump did not finish within {timeout:?}: a worker thread is \
+                     probably blocked (a dump waits for every worker to reach an .await)"
+                ))
+            })?;
+        let alive = handle.metrics().num_alive_tasks();
+        let mut text = format!(
+            "# task dump: {} tasks traced, {alive} alive\n",
+            dump.tasks().iter().count()
+        );
+        let mut tasks = Vec::new();
+        for task in dump.tasks().iter() {
+            let trace = task.trace().to_string();
+            text.push_str(&format!("task {}\n{trace}\n", task.id()));
+            tasks.push(TaskTrace {
+                id: task.id().to_string(),
+                frames: parse_frames(&trace),
+            });
+        }
+        Ok(TaskDump { tasks, alive, text })
+    }
+}
+
+#[cfg(not(all(tokio_unstable, target_os = "linux")))]
+mod imp {
+    use super::*;
+
+    pub async fn dump(
+        _handle: &tokio::runtime::Handle,
+        _timeout: Duration,
+    ) -> Result<TaskDump, Error> {
+        Err(Error::new(
+            "task dumps need Linux, tokio's `taskdump` feature and `--cfg tokio_unstable` \
+             (set in this workspace's .cargo/config.toml; a RUSTFLAGS variable overrides it)",
+        ))
+    }
+}
+
+/// Reads a dump written by [`TaskDump::save`] back.
+pub fn load(path: &Path) -> Result<TaskDump, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("{} cannot be read: {e}", path.display()))?;
+    let alive = text
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("# task dump: "))
+        .and_then(|l| l.split(", ").nth(1))
+        .and_then(|l| l.strip_suffix(" alive"))
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| {
+            format!(
+                "{} is not a task dump written by labkit (expected a first line \
+                 `# task dump: N tasks traced, M alive`)",
+                path.display()
+            )
+        })?;
+    let mut tasks: Vec<TaskTrace> = Vec::new();
+    let mut trace = String::new();
+    for line in text.lines().skip(1) {
+        if let Some(id) = line.strip_prefix("task ") {
+            if let Some(last) = tasks.last_mut() {
+                last.frames = parse_frames(&trace);
+            }
+            trace.clear();
+            tasks.push(TaskTrace {
+                id: id.to_string(),
+                frames: Vec::new(),
+            });
+        } else {
+            trace.push_str(line);
+            trace.push('\n');
+        }
+    }
+    if let Some(last) = tasks.last_mut() {
+        last.frames = parse_frames(&trace);
+    }
+    Ok(TaskDump { tasks, alive, text })
+}
+
+/// `  └╼ tokio::sync::mpsc::bounded::Receiver<T>::recv at src/…:245:42`
+/// → `tokio::sync::mpsc::bounded::Receiver<T>::recv`.
+fn parse_frames(trace: &str) -> Vec<String> {
+    trace
+        .lines()
+        .filter_map(|line| {
+            let (_, rest) = line.split_once('╼')?;
+            let rest = rest.trim();
+            let name = rest.rsplit_once(" at ").map_or(rest, |(n, _)| n);
+            Some(name.trim().to_string())
+        })
+        .collect()
+}
+
+// ANCHOR: wait_kind
+/// What a task is waiting on, from the library frames under its own code.
+pub fn wait_kind(frames: &[String]) -> &'static str {
+    let below_own = frames
+        .iter()
+        .rposition(|f| crate::summary::own_name(f).is_some())
+        .map_or(frames, |i| &frames[i + 1..]);
+    let has = |needle: &str| below_own.iter().any(|f| f.contains(needle));
+    if has("oneshot") {
+        "oneshot receive"
+    } else if has("mpsc") && has("recv") {
+        "channel receive"
+    } else if has("mpsc") && (has("send") || has("reserve")) {
+        "channel send"
+    } else if has("time::sleep") || has("time::interval") {
+        "sleep"
+    } else if has("sync::mutex") || has("sync::rwlock") || has("Semaphore") {
+        "lock"
+    } else if has("signal") {
+        "signal"
+    } else if has("tokio::net") || has("tokio::io") {
+        "I/O"
+    } else if has("JoinHandle") {
+        "another task"
+    } else {
+        "other"
+    }
+}
+// ANCHOR_END: wait_kind
+
+/// The group a task belongs to: its innermost own frame (without the
+/// crate) and what it waits on. Tasks with no own frame are the runtime's
+/// or a library's.
+pub fn group_of(task: &TaskTrace) -> (String, &'static str) {
+    // tokio traces a task only down to the resources it instruments
+    // (channels, timers, locks…); a task parked elsewhere — a TCP accept,
+    // say — comes back with an empty trace.
+    if task.frames.is_empty() {
+        return ("(empty trace)".into(), "a resource tokio does not trace");
+    }
+    let own = task
+        .frames
+        .iter()
+        .rev()
+        .find_map(|f| crate::summary::own_name(f))
+        .unwrap_or_else(|| "(no own frame)".into());
+    (own, wait_kind(&task.frames))
+}
+
+impl TaskDump {
+    /// Tasks counted by group: Go's `grep 'created by' | sort | uniq -c`.
+    pub fn groups(&self) -> BTreeMap<(String, &'static str), usize> {
+        let mut groups = BTreeMap::new();
+        for task in &self.tasks {
+            *groups.entry(group_of(task)).or_default() += 1;
+        }
+        groups
+    }
+
+    /// Writes the dump as text, atomically.
+    pub fn save(&self, path: &Path) -> Result<(), Error> {
+        crate::atomic::write_bytes(path, self.text.as_bytes())
+    }
+}
+
+/// How two dumps differ, group by group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DumpDiff {
+    /// `(frame, waits on, before, after)` for every group in either dump.
+    pub rows: Vec<(String, &'static str, usize, usize)>,
+}
+
+/// Compares `before` with `after`.
+pub fn diff(before: &TaskDump, after: &TaskDump) -> DumpDiff {
+    let (b, a) = (before.groups(), after.groups());
+    let mut keys: Vec<&(String, &'static str)> = b.keys().chain(a.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    DumpDiff {
+        rows: keys
+            .into_iter()
+            .map(|k| {
+                let get =
+                    |m: &BTreeMap<(String, &'static str), usize>| m.get(k).copied().unwrap_or(0);
+                (k.0.clone(), k.1, get(&b), get(&a))
+            })
+            .collect(),
+    }
+}
+
+impl DumpDiff {
+    /// The groups that grew, with how much.
+    pub fn grown(&self) -> Vec<(&str, &'static str, usize)> {
+        self.rows
+            .iter()
+            .filter(|r| r.3 > r.2)
+            .map(|r| (r.0.as_str(), r.1, r.3 - r.2))
+            .collect()
+    }
+}
+
+impl fmt::Display for DumpDiff {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "tasks by innermost own frame and what they wait on (before → after):"
+        )?;
+        for (frame, kind, before, after) in &self.rows {
+            let change = match after.cmp(before) {
+                std::cmp::Ordering::Greater => format!("grew by {}", after - before),
+                std::cmp::Ordering::Less => format!("shrank by {}", before - after),
+                std::cmp::Ordering::Equal => "steady".into(),
+            };
+            writeln!(f, "  {before:>3} → {after:<3} {frame} ({kind}): {change}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_saved_dump_reads_back_and_a_stranger_file_is_named() {
+        let dir = std::env::temp_dir().join(format!("labkit-tasks-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("dump.txt");
+        let text =
+            format!("# task dump: 2 tasks traced, 3 alive\ntask 7\n{TRACE}\ntask 9\n{TRACE}\n");
+        std::fs::write(&path, &text).unwrap();
+        let dump = load(&path).unwrap();
+        assert_eq!(dump.alive, 3);
+        assert_eq!(dump.tasks.len(), 2);
+        assert_eq!(dump.tasks[1].id, "9");
+        assert_eq!(dump.tasks[1].frames.len(), 3);
+        std::fs::write(&path, "hello").unwrap();
+        let err = load(&path).unwrap_err();
+        assert!(err.contains("dump.txt is not a task dump"), "{err}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    const TRACE: &str = "╼ lab_087::await_reply at src/main.rs:6:23
+  └╼ tokio::sync::mpsc::bounded::Receiver<T>::recv at tokio/src/sync/mpsc/bounded.rs:245:42
+     └╼ tokio::sync::mpsc::chan::Rx<T,S> at tokio/src/sync/mpsc/chan.rs:308:16";
+
+    fn task(trace: &str) -> TaskTrace {
+        TaskTrace {
+            id: "1".into(),
+            frames: parse_frames(trace),
+        }
+    }
+
+    #[test]
+    fn frames_are_read_from_tokio_s_tree_and_grouped() {
+        let t = task(TRACE);
+        assert_eq!(t.frames[0], "lab_087::await_reply");
+        assert_eq!(t.frames.len(), 3);
+        assert_eq!(group_of(&t), ("await_reply".to_string(), "channel receive"));
+        let sleeper =
+            task("╼ lab_087::tick at a.rs:1:1\n  └╼ tokio::time::sleep::Sleep at b.rs:2:2");
+        assert_eq!(group_of(&sleeper).1, "sleep");
+    }
+
+    #[test]
+    fn a_diff_names_the_group_that_grew() {
+        let dump = |n: usize| TaskDump {
+            tasks: (0..n).map(|_| task(TRACE)).collect(),
+            alive: n,
+            text: String::new(),
+        };
+        let d = diff(&dump(20), &dump(40));
+        assert_eq!(d.grown(), [("await_reply", "channel receive", 20)]);
+        assert!(
+            d.to_string()
+                .contains(" 20 → 40  await_reply (channel receive): grew by 20"),
+            "{d}"
+        );
+        assert!(diff(&dump(3), &dump(3)).grown().is_empty());
+    }
+}

@@ -1,0 +1,303 @@
+//! Day 089, live profiling a tokio service: the lab.
+//!
+//! The Go seeds' service in Rust: `POST /load` feeds a pipeline of worker
+//! threads (a work channel with room for two items, a rendezvous result
+//! channel, a slow consumer, shared statistics under a lock), `GET /stats`
+//! reports on it, and `/debug/pprof/*` serves profiles of the live process:
+//! CPU, block, mutex and a task dump. The HTTP side runs on one thread — a
+//! small service's usual runtime — so whatever blocks that thread stalls
+//! every request.
+//!
+//! Run it (`cargo run -p lab-089`), drive it (`cargo run -p loadgen --
+//! --scenario normal`), and take a profile while watching `/stats`. Then
+//! self-check with `cargo test -p lab-089`. The page is `book/day-089.md`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use labkit::capture::Capture;
+use labkit::contention::{self, Mutex, Receiver, Sender, bounded};
+use labkit::days::day089::{self, PORT};
+use labkit::{Error, out, tasks};
+use serde_json::{Value, json};
+
+/// What the service shares between its HTTP handlers and its pipeline.
+struct App {
+    work: Sender<Job>,
+    stats: Arc<Mutex<Stats>>,
+    queued: Arc<AtomicU64>,
+    /// Set while a CPU profile is being taken: one at a time.
+    profiling: AtomicBool,
+    runtime: tokio::runtime::Handle,
+}
+
+struct Job {
+    enqueued: Instant,
+    value: u64,
+}
+
+#[derive(Default)]
+struct Stats {
+    processed: u64,
+    in_flight: u64,
+    /// The last 1 000 items' time through the pipeline, in µs.
+    latencies_us: Vec<u64>,
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    let (out_dir, numbers, addr) = out::args_with_addr("089", &[], PORT);
+    let _ = (out_dir, numbers);
+    // Off by default, like Go's; a service that serves these endpoints
+    // turns them on at a rate it can afford (Day 085).
+    contention::set_block_profile_rate(10_000)?;
+    contention::set_mutex_profile_fraction(10)?;
+
+    let app = Arc::new(start_pipeline(tokio::runtime::Handle::current()));
+    let router = Router::new()
+        .route("/load", post(load))
+        .route("/stats", get(stats))
+        .route("/debug/pprof/profile", get(cpu_profile))
+        .route("/debug/pprof/block", get(block_profile))
+        .route("/debug/pprof/mutex", get(mutex_profile))
+        .route("/debug/pprof/tasks", get(task_dump))
+        .with_state(app);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| Error::io(format!("cannot listen on {addr}"), e))?;
+    let bound: SocketAddr = listener
+        .local_addr()
+        .map_err(|e| Error::io("cannot read the listening address", e))?;
+    println!("service listening on {bound} (pid {})", std::process::id());
+    println!("try: go tool pprof -top 'http://{bound}/debug/pprof/profile?seconds=5'");
+    axum::serve(listener, router)
+        .with_graceful_shutdown(stop_signal())
+        .await
+        .map_err(|e| Error::io("the server failed", e))?;
+    Ok(())
+}
+
+async fn stop_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM can be watched");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+// ANCHOR: pipeline
+fn start_pipeline(runtime: tokio::runtime::Handle) -> App {
+    let (work, jobs) = bounded::<Job>(2);
+    let (done, results) = bounded::<Job>(0);
+    let stats = Arc::new(Mutex::new(Stats::default()));
+    let queued = Arc::new(AtomicU64::new(0));
+    for i in 0..4 {
+        let (jobs, done, stats, queued) =
+            (jobs.clone(), done.clone(), stats.clone(), queued.clone());
+        thread::Builder::new()
+            .name(format!("worker-{i}"))
+            .spawn(move || worker(&jobs, &done, &stats, &queued))
+            .expect("spawn a worker");
+    }
+    let consumer_stats = stats.clone();
+    thread::Builder::new()
+        .name("consumer".into())
+        .spawn(move || consume(&results, &consumer_stats))
+        .expect("spawn the consumer");
+    App {
+        work,
+        stats,
+        queued,
+        profiling: AtomicBool::new(false),
+        runtime,
+    }
+}
+
+fn worker(jobs: &Receiver<Job>, done: &Sender<Job>, stats: &Mutex<Stats>, queued: &AtomicU64) {
+    for mut job in jobs {
+        queued.fetch_sub(1, Ordering::Relaxed);
+        stats.lock().in_flight += 1;
+        job.value = labkit::work::burn(1, job.value);
+        if done.send(job).is_err() {
+            return;
+        }
+    }
+}
+
+fn consume(results: &Receiver<Job>, stats: &Mutex<Stats>) {
+    for job in results {
+        thread::sleep(Duration::from_millis(1)); // a slow sink
+        let mut s = stats.lock();
+        s.in_flight -= 1;
+        s.processed += 1;
+        if s.latencies_us.len() == 1_000 {
+            s.latencies_us.remove(0);
+        }
+        s.latencies_us
+            .push(job.enqueued.elapsed().as_micros() as u64);
+    }
+}
+// ANCHOR_END: pipeline
+
+/// A 400 answer that names the field at fault.
+struct BadRequest {
+    field: &'static str,
+    message: String,
+}
+
+impl IntoResponse for BadRequest {
+    fn into_response(self) -> Response {
+        let body = json!({ "error": self.message, "field": self.field });
+        (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
+    }
+}
+
+fn bad_request(field: &'static str, message: String) -> BadRequest {
+    BadRequest { field, message }
+}
+
+/// `POST /load {"workers": W, "items": N}`: W sender threads put N items
+/// each into the work channel, as the Go seed's goroutines do.
+async fn load(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    let request: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return bad_request("body", format!("the body is not JSON: {e}")).into_response(),
+    };
+    let number = |field: &'static str, max: u64| -> Result<u64, BadRequest> {
+        match request.get(field).and_then(Value::as_u64) {
+            Some(n) if (1..=max).contains(&n) => Ok(n),
+            Some(n) => Err(bad_request(
+                field,
+                format!("{field} is {n}: expected 1 to {max}"),
+            )),
+            None => Err(bad_request(
+                field,
+                format!("{field} is missing or not a whole number: expected 1 to {max}"),
+            )),
+        }
+    };
+    let (workers, items) = match (number("workers", 64), number("items", 10_000)) {
+        (Ok(w), Ok(i)) => (w, i),
+        (Err(r), _) | (_, Err(r)) => return r.into_response(),
+    };
+    for w in 0..workers {
+        let (work, queued) = (app.work.clone(), app.queued.clone());
+        thread::spawn(move || {
+            for n in 0..items {
+                queued.fetch_add(1, Ordering::Relaxed);
+                let job = Job {
+                    enqueued: Instant::now(),
+                    value: w * 1_000_003 + n,
+                };
+                if work.send(job).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    (
+        StatusCode::ACCEPTED,
+        axum::Json(json!({ "workers": workers, "items": items })),
+    )
+        .into_response()
+}
+
+async fn stats(State(app): State<Arc<App>>) -> Response {
+    let s = app.stats.lock();
+    let mut sorted = s.latencies_us.clone();
+    sorted.sort_unstable();
+    let pick = |q: f64| {
+        sorted
+            .get(((q * sorted.len() as f64).ceil() as usize).saturating_sub(1))
+            .map_or(0.0, |us| *us as f64 / 1000.0)
+    };
+    axum::Json(json!({
+        "queue_depth": app.queued.load(Ordering::Relaxed),
+        "processed": s.processed,
+        "in_flight": s.in_flight,
+        "p50_ms": pick(0.5),
+        "p99_ms": pick(0.99),
+    }))
+    .into_response()
+}
+
+fn seconds(query: &HashMap<String, String>) -> Result<u64, BadRequest> {
+    let text = query.get("seconds").map_or("30", String::as_str);
+    match text.parse::<u64>() {
+        Ok(n) if (1..=day089::MAX_SECONDS).contains(&n) => Ok(n),
+        _ => Err(bad_request(
+            "seconds",
+            format!(
+                "seconds={text:?}: expected a whole number from 1 to {}",
+                day089::MAX_SECONDS
+            ),
+        )),
+    }
+}
+
+// ANCHOR: profile
+/// `GET /debug/pprof/profile?seconds=N`: a CPU profile of the live
+/// process, as gzipped pprof.
+async fn cpu_profile(
+    State(app): State<Arc<App>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let seconds = match seconds(&query) {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    let _ = &app.profiling;
+    let result: Result<Result<Vec<u8>, Error>, Error> = Ok(capture(seconds));
+    match result {
+        Ok(Ok(bytes)) => pprof_response(bytes),
+        Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+// ANCHOR_END: profile
+
+/// Profiles the whole process for `seconds` and encodes the result.
+fn capture(seconds: u64) -> Result<Vec<u8>, Error> {
+    let capture = Capture::start()?;
+    thread::sleep(Duration::from_secs(seconds));
+    let profile = capture.stop()?;
+    let mut bytes = Vec::new();
+    profile
+        .write_pprof(&mut bytes)
+        .map_err(|e| Error::io("cannot encode the CPU profile", e))?;
+    Ok(bytes)
+}
+
+fn pprof_response(bytes: Vec<u8>) -> Response {
+    ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response()
+}
+
+async fn block_profile() -> Response {
+    let mut bytes = Vec::new();
+    let _ = contention::block_profile().write_pprof(&mut bytes);
+    pprof_response(bytes)
+}
+
+async fn mutex_profile() -> Response {
+    let mut bytes = Vec::new();
+    let _ = contention::mutex_profile().write_pprof(&mut bytes);
+    pprof_response(bytes)
+}
+
+async fn task_dump(State(app): State<Arc<App>>) -> Response {
+    match tasks::dump(&app.runtime, Duration::from_secs(5)).await {
+        Ok(dump) => dump.text.into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
+    }
+}

@@ -1,0 +1,71 @@
+//! Day 092, cores and pools: the fixed program.
+//!
+//! A tokio service with two worker threads (one per core here) runs a
+//! heartbeat every 10 ms — the stand-in for every small, latency-sensitive
+//! task a service has — while a batch of CPU-heavy jobs (hashing uploads)
+//! arrives. The heartbeat records how late each tick was. CPU-bound work
+//! belongs on a pool made for it: here, tokio's blocking pool.
+
+use std::time::{Duration, Instant};
+
+use labkit::days::day092::{self, HASH_UNITS, JOBS, TICK};
+use labkit::work::burn;
+use labkit::{Error, out};
+use tokio::sync::oneshot;
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> Result<(), Error> {
+    let out_dir = out::dir_from_args("092");
+
+    let (stop, stopped) = oneshot::channel();
+    let heartbeat = tokio::spawn(heartbeat(stopped));
+    // Let the heartbeat settle before the batch arrives.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+
+    // ANCHOR: jobs
+    let mut jobs = Vec::new();
+    for upload in 0..JOBS {
+        // CPU-bound: hand it to the blocking pool, so the async workers
+        // stay free for the tasks that must answer quickly.
+        jobs.push(tokio::task::spawn_blocking(move || hash_upload(upload)));
+    }
+    // ANCHOR_END: jobs
+    for job in jobs {
+        std::hint::black_box(job.await.expect("a hashing job panicked"));
+    }
+
+    let _ = stop.send(());
+    let lateness = heartbeat.await.expect("the heartbeat panicked");
+    day092::save_lateness(&out_dir, &lateness)?;
+    day092::report(&out_dir);
+    Ok(())
+}
+
+// ANCHOR: heartbeat
+/// Ticks every 10 ms until stopped, and returns how late each tick was.
+async fn heartbeat(mut stop: oneshot::Receiver<()>) -> Vec<Duration> {
+    let mut interval = tokio::time::interval(TICK);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let (mut last, mut lateness) = (None::<Instant>, Vec::new());
+    loop {
+        tokio::select! {
+            _ = &mut stop => return lateness,
+            _ = interval.tick() => {
+                let now = Instant::now();
+                if let Some(previous) = last {
+                    lateness.push((now - previous).saturating_sub(TICK));
+                }
+                last = Some(now);
+            }
+        }
+    }
+}
+// ANCHOR_END: heartbeat
+
+// ANCHOR: hash
+/// Hashes one upload: pure CPU, about 0.1 s, with no `.await` inside.
+#[inline(never)]
+fn hash_upload(upload: u64) -> u64 {
+    burn(HASH_UNITS, upload)
+}
+// ANCHOR_END: hash
