@@ -36,9 +36,28 @@ where
         let _ = fs::remove_file(&tmp);
         return Err(Error::io(format!("cannot write {}", path.display()), e));
     }
-    // ANCHOR_END: write_with
     // Make the rename itself durable. Not every file system lets a directory
     // be opened for syncing, so a failure here is not an error.
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && let Ok(d) = File::open(dir)
+    {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+// ANCHOR_END: write_with
+
+/// Finishes a file another writer produced under the temporary name `tmp`
+/// (dhat, tracing-chrome): fsyncs it and renames it over `path`, so it
+/// appears whole or not at all. On failure the temporary file is removed.
+pub fn persist(tmp: &Path, path: &Path) -> Result<(), Error> {
+    let result = File::open(tmp)
+        .and_then(|f| f.sync_all())
+        .and_then(|()| fs::rename(tmp, path));
+    if let Err(e) = result {
+        let _ = fs::remove_file(tmp);
+        return Err(Error::io(format!("cannot write {}", path.display()), e));
+    }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
         && let Ok(d) = File::open(dir)
     {

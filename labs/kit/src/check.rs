@@ -122,9 +122,15 @@ impl RunningService {
             .ok_or("the service's stdout was already taken")?;
         let mut reader = BufReader::new(stdout);
         let mut first = String::new();
-        reader
+        let read = reader
             .read_line(&mut first)
             .map_err(|e| format!("cannot read the service's first line: {e}"))?;
+        if read == 0 {
+            let status = self.0.wait().map_or("unknown".into(), |s| s.to_string());
+            return Err(format!(
+                "the service exited ({status}) before saying where it listens"
+            ));
+        }
         std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
         Ok(first)
     }
@@ -217,7 +223,7 @@ pub fn expect_shares(
             return Err(Failure {
                 day,
                 symptom: format!(
-                    "the profile does not show the expected split: {name} holds {p:.0}% of \
+                    "the profile does not show the expected split: {name} holds {p:.1}% of \
                      samples, expected {low:.0}–{:.0}%",
                     high.min(100.0)
                 ),

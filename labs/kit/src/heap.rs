@@ -37,6 +37,18 @@ pub struct HeapScope {
 
 impl HeapScope {
     pub fn start(dir: &Path) -> Result<HeapScope, Error> {
+        if !dir.is_dir() {
+            return Err(Error::new(format!(
+                "cannot profile the heap into {}: not a directory",
+                dir.display()
+            )));
+        }
+        // dhat allows one profiler per process and panics on a second.
+        if ACTIVE.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            return Err(Error::new(
+                "a heap profile is already being recorded: dhat allows one at a time",
+            ));
+        }
         let path = dir.join(HEAP_FILE);
         let tmp = dir.join(format!(".{HEAP_FILE}.tmp-{}", std::process::id()));
         let profiler = dhat::Profiler::builder()
@@ -55,15 +67,15 @@ impl Drop for HeapScope {
     fn drop(&mut self) {
         // dhat writes its file (and prints its totals) as it is dropped.
         drop(self.profiler.take());
-        if let Err(e) = std::fs::rename(&self.tmp, &self.path) {
-            eprintln!(
-                "labkit: the heap profile was not saved as {}: {e}",
-                self.path.display()
-            );
-            let _ = std::fs::remove_file(&self.tmp);
+        ACTIVE.store(false, std::sync::atomic::Ordering::Release);
+        if let Err(e) = crate::atomic::persist(&self.tmp, &self.path) {
+            eprintln!("labkit: the heap profile was not saved: {e}");
         }
     }
 }
+
+/// Set while a [`HeapScope`] records.
+static ACTIVE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// One allocation site: where, and how much it allocated.
 #[derive(Debug, Clone, PartialEq)]

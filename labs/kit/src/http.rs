@@ -61,17 +61,30 @@ pub fn request(
         if reader.read_line(&mut line)? == 0 || line == "\r\n" {
             break;
         }
-        if let Some((name, value)) = line.split_once(':')
-            && name.eq_ignore_ascii_case("content-length")
-        {
-            length = value.trim().parse::<usize>().ok();
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse::<u64>().ok();
+            } else if name.eq_ignore_ascii_case("transfer-encoding")
+                && value.trim().eq_ignore_ascii_case("chunked")
+            {
+                return Err(std::io::Error::other(
+                    "chunked responses are not supported by this small client",
+                ));
+            }
         }
     }
+    // Read what the server sends, up to what it announced: a wrong or huge
+    // Content-Length cannot make us allocate more than arrives.
     let mut body = Vec::new();
     match length {
         Some(n) => {
-            body.resize(n, 0);
-            reader.read_exact(&mut body)?;
+            (&mut reader).take(n).read_to_end(&mut body)?;
+            if body.len() as u64 != n {
+                return Err(std::io::Error::other(format!(
+                    "the response announced {n} bytes and sent {}",
+                    body.len()
+                )));
+            }
         }
         None => {
             reader.read_to_end(&mut body)?;

@@ -222,7 +222,7 @@ fn parse_process_args(
     flags: &[NumberFlag],
     default_addr: Option<&str>,
 ) -> (PathBuf, Vec<u64>, Option<std::net::SocketAddr>) {
-    let mut args = std::env::args();
+    let mut args = std::env::args_os().map(|a| a.to_string_lossy().into_owned());
     let program = args.next().unwrap_or_else(|| format!("lab-{day}"));
     let program = Path::new(&program)
         .file_name()

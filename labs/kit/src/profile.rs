@@ -175,8 +175,13 @@ pub fn decode(path: &Path, bytes: &[u8]) -> Result<Profile, LoadError> {
     let raw;
     let proto_bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
-        if GzDecoder::new(bytes).read_to_end(&mut out).is_err() {
-            return Err(LoadError::Truncated(path.to_path_buf(), bytes.len()));
+        if let Err(e) = GzDecoder::new(bytes).read_to_end(&mut out) {
+            return Err(match e.kind() {
+                std::io::ErrorKind::UnexpectedEof => {
+                    LoadError::Truncated(path.to_path_buf(), bytes.len())
+                }
+                _ => LoadError::NotPprof(path.to_path_buf(), format!("corrupt gzip data: {e}")),
+            });
         }
         raw = out;
         &raw[..]

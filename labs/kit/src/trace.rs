@@ -44,10 +44,13 @@ impl TraceScope {
         let (layer, guard) = tracing_chrome::ChromeLayerBuilder::new()
             .writer(file)
             .build();
-        tracing_subscriber::registry()
-            .with(layer)
-            .try_init()
-            .map_err(|e| Error::new(format!("cannot install the trace subscriber: {e}")))?;
+        if let Err(e) = tracing_subscriber::registry().with(layer).try_init() {
+            drop(guard);
+            let _ = std::fs::remove_file(&tmp);
+            return Err(Error::new(format!(
+                "cannot install the trace subscriber (is another one installed?): {e}"
+            )));
+        }
         Ok(TraceScope {
             guard: Some(guard),
             tmp,
@@ -61,12 +64,8 @@ impl Drop for TraceScope {
         // Dropping the guard makes the writer thread close the JSON array,
         // flush, and exit; only then is the file whole.
         drop(self.guard.take());
-        if let Err(e) = std::fs::rename(&self.tmp, &self.path) {
-            eprintln!(
-                "labkit: the trace was not saved as {}: {e}",
-                self.path.display()
-            );
-            let _ = std::fs::remove_file(&self.tmp);
+        if let Err(e) = crate::atomic::persist(&self.tmp, &self.path) {
+            eprintln!("labkit: the trace was not saved: {e}");
         }
     }
 }

@@ -15,7 +15,7 @@ use labkit::work::burn;
 use labkit::{Error, out};
 
 // ANCHOR: shape
-/// Blocks processed: a quick run, 20 ms of CPU.
+/// Blocks processed: a quick run, about 15 ms of CPU.
 const BLOCKS: u64 = 20;
 // ANCHOR_END: shape
 /// CPU per block, in `labkit::work` units (~0.14 ms each). `hash` and

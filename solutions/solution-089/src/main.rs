@@ -254,17 +254,16 @@ async fn cpu_profile(
         Err(r) => return r.into_response(),
     };
     // One capture at a time, as Go's "profiling already in use".
-    if app.profiling.swap(true, Ordering::AcqRel) {
+    let Some(_capturing) = OneAtATime::take(&app.profiling) else {
         return (
             StatusCode::CONFLICT,
             axum::Json(json!({ "error": "a CPU profile is already being taken; try again later" })),
         )
             .into_response();
-    }
+    };
     // The capture sleeps for N seconds: on the blocking pool, never on the
     // thread that serves every other request.
     let result = tokio::task::spawn_blocking(move || capture(seconds)).await;
-    app.profiling.store(false, Ordering::Release);
     match result {
         Ok(Ok(bytes)) => pprof_response(bytes),
         Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
@@ -272,6 +271,22 @@ async fn cpu_profile(
     }
 }
 // ANCHOR_END: profile
+
+/// Holds the "capture running" flag; lowers it when dropped — also when
+/// the client goes away and axum drops the handler half-way.
+struct OneAtATime<'a>(&'a AtomicBool);
+
+impl<'a> OneAtATime<'a> {
+    fn take(flag: &'a AtomicBool) -> Option<OneAtATime<'a>> {
+        (!flag.swap(true, Ordering::AcqRel)).then_some(OneAtATime(flag))
+    }
+}
+
+impl Drop for OneAtATime<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
 
 /// Profiles the whole process for `seconds` and encodes the result.
 fn capture(seconds: u64) -> Result<Vec<u8>, Error> {

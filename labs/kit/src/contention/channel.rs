@@ -11,7 +11,7 @@ pub use crossbeam_channel::{RecvError, RecvTimeoutError, SendError, TryRecvError
 
 use super::channels_profiled;
 use super::lock::now_ns;
-use super::record::block_event;
+use super::record::{before_wait, block_event};
 
 /// A channel of capacity `cap` (0: every send waits for a receiver).
 pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
@@ -51,9 +51,10 @@ impl<T> Sender<T> {
             Ok(()) => Ok(()),
             Err(TrySendError::Disconnected(v)) => Err(SendError(v)),
             Err(TrySendError::Full(v)) => {
+                let pending = before_wait();
                 let start = now_ns();
                 let result = self.inner.send(v);
-                block_event(now_ns().saturating_sub(start));
+                block_event(pending, now_ns().saturating_sub(start));
                 result
             }
         }
@@ -100,9 +101,10 @@ impl<T> Receiver<T> {
             Ok(v) => Ok(v),
             Err(TryRecvError::Disconnected) => Err(RecvError),
             Err(TryRecvError::Empty) => {
+                let pending = before_wait();
                 let start = now_ns();
                 let result = self.inner.recv();
-                block_event(now_ns().saturating_sub(start));
+                block_event(pending, now_ns().saturating_sub(start));
                 result
             }
         }
@@ -117,9 +119,10 @@ impl<T> Receiver<T> {
             Ok(v) => Ok(v),
             Err(TryRecvError::Disconnected) => Err(RecvTimeoutError::Disconnected),
             Err(TryRecvError::Empty) => {
+                let pending = before_wait();
                 let start = now_ns();
                 let result = self.inner.recv_timeout(timeout);
-                block_event(now_ns().saturating_sub(start));
+                block_event(pending, now_ns().saturating_sub(start));
                 result
             }
         }

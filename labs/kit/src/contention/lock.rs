@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use super::locks_profiled;
-use super::record::{block_event, mutex_event};
+use super::record::{GENERATION, PendingWait, before_wait, block_event, mutex_event};
 
 /// Nanoseconds since the first call: the clock of the wait bookkeeping.
 pub(super) fn now_ns() -> u64 {
@@ -27,6 +27,8 @@ struct Waits {
     waited: u128,
     charged: u128,
     last: u64,
+    /// The profile generation this bookkeeping belongs to (see `reset`).
+    generation: u64,
 }
 
 impl Waits {
@@ -36,6 +38,7 @@ impl Waits {
             waited: 0,
             charged: 0,
             last: 0,
+            generation: 0,
         }
     }
 
@@ -59,24 +62,34 @@ impl Tracker {
         }
     }
 
-    /// Call before blocking; returns the start of the wait.
-    fn begin_wait(&self) -> u64 {
+    /// Call before blocking; returns the start of the wait and, if the
+    /// block profile is on, the waiter's stack (taken now, while waiting
+    /// costs nobody else anything).
+    fn begin_wait(&self) -> (u64, PendingWait) {
+        let pending = before_wait();
         let now = now_ns();
         let mut w = self.waits.lock();
         w.advance(now);
+        // Waiting left over from before a `reset()` belongs to the old
+        // profile: write it off when the first wait of the new one starts.
+        let generation = GENERATION.load(std::sync::atomic::Ordering::Relaxed);
+        if w.generation != generation {
+            w.generation = generation;
+            w.charged = w.waited;
+        }
         w.waiters += 1;
-        now
+        (now, pending)
     }
 
     /// Call once the lock is held after a wait that began at `start`.
-    fn end_wait(&self, start: u64) {
+    fn end_wait(&self, (start, pending): (u64, PendingWait)) {
         let now = now_ns();
         {
             let mut w = self.waits.lock();
             w.advance(now);
             w.waiters -= 1;
         }
-        block_event(now.saturating_sub(start));
+        block_event(pending, now.saturating_sub(start));
     }
 
     // ANCHOR: release_charge
@@ -85,11 +98,13 @@ impl Tracker {
     fn release_charge(&self) -> Option<u64> {
         let mut w = self.waits.lock();
         w.advance(now_ns());
+        let charge = w.waited - w.charged;
+        w.charged = w.waited;
+        // Uncontended: whatever accrued (say, while profiling was off) is
+        // written off here, not billed to some later release.
         if w.waiters == 0 {
             return None;
         }
-        let charge = w.waited - w.charged;
-        w.charged = w.waited;
         Some(u64::try_from(charge).unwrap_or(u64::MAX))
     }
     // ANCHOR_END: release_charge

@@ -92,52 +92,85 @@ fn random() -> u64 {
     })
 }
 
+/// The waiter's stack, taken on the way into a wait — while the thread
+/// has nothing better to do — and recorded once the wait's length is known.
+/// The stack walk (microseconds) then never lengthens the time the waiter
+/// holds the lock it waited for.
+pub(super) struct PendingWait(Option<Key>);
+
+/// Call when a thread is about to wait: takes its stack if the block
+/// profile is on.
+pub(super) fn before_wait() -> PendingWait {
+    if BLOCK_RATE.load(Ordering::Relaxed) == 0 {
+        return PendingWait(None);
+    }
+    PendingWait(current_stack())
+}
+
 // ANCHOR: block_event
 /// A thread waited `wait_ns` for a lock or a channel: maybe record it in
-/// the block profile, on the current (the waiter's) stack.
-pub(super) fn block_event(wait_ns: u64) {
+/// the block profile, on the waiter's stack taken by [`before_wait`].
+pub(super) fn block_event(pending: PendingWait, wait_ns: u64) {
     let rate = BLOCK_RATE.load(Ordering::Relaxed);
+    let Some(key) = pending.0 else { return };
     if rate == 0 {
         return;
     }
     let d = wait_ns.max(1);
     if d >= rate {
-        record(&BLOCK, 1.0, d as f64);
+        add(&BLOCK, key, 1.0, d as f64);
     } else if random() % rate < d {
         // Kept with probability d/rate, so it stands for rate/d such waits,
         // whose delays add up to `rate` on average (Go ≥ 1.17).
-        record(&BLOCK, rate as f64 / d as f64, rate as f64);
+        add(&BLOCK, key, rate as f64 / d as f64, rate as f64);
     }
 }
 // ANCHOR_END: block_event
 
 /// A contended release made waiters wait `delay_ns` in all: maybe record it
-/// in the mutex profile, on the current (the releaser's) stack.
+/// in the mutex profile, on the current (the releaser's) stack. Called
+/// after the lock is released.
 pub(super) fn mutex_event(delay_ns: u64) {
     let n = MUTEX_FRACTION.load(Ordering::Relaxed);
     if n == 0 || !random().is_multiple_of(n) {
         return;
     }
-    record(&MUTEX, n as f64, delay_ns as f64 * n as f64);
+    if let Some(key) = current_stack() {
+        add(&MUTEX, key, n as f64, delay_ns as f64 * n as f64);
+    }
 }
 
-fn record(table: &parking_lot::Mutex<Table>, count: f64, delay_ns: f64) {
-    if RECORDING.with(|r| r.replace(true)) {
-        return;
+/// Clears the re-entry flag however the recorder is left, panics included.
+struct Recording;
+
+impl Drop for Recording {
+    fn drop(&mut self) {
+        RECORDING.with(|r| r.set(false));
     }
+}
+
+/// This thread's name and stack, or `None` when called from inside the
+/// recorder itself.
+fn current_stack() -> Option<Key> {
+    if RECORDING.with(|r| r.replace(true)) {
+        return None;
+    }
+    let _recording = Recording;
     let mut ips = Vec::with_capacity(32);
     backtrace::trace(|frame| {
         ips.push(frame.ip() as usize);
         ips.len() < MAX_DEPTH
     });
-    let key = Key {
+    Some(Key {
         thread: std::thread::current().name().map(Box::from),
         ips: ips.into_boxed_slice(),
-    };
+    })
+}
+
+fn add(table: &parking_lot::Mutex<Table>, key: Key, count: f64, delay_ns: f64) {
     table.lock().add(key, count, delay_ns);
     #[cfg(test)]
     tests::RECORDED.fetch_add(1, Ordering::Relaxed);
-    RECORDING.with(|r| r.set(false));
 }
 
 impl Table {
@@ -158,10 +191,19 @@ impl Table {
 pub(super) fn started() {
     LazyLock::force(&BLOCK);
     LazyLock::force(&MUTEX);
+    EVER_STARTED.store(true, Ordering::Relaxed);
 }
+
+/// Whether either profile was ever turned on in this process.
+static EVER_STARTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Bumped by [`reset`]: waiting a lock accrued before a reset is not
+/// charged to a release after it.
+pub(super) static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Forgets every recorded event of both profiles.
 pub fn reset() {
+    GENERATION.fetch_add(1, Ordering::Relaxed);
     *BLOCK.lock() = Table::new();
     *MUTEX.lock() = Table::new();
 }
@@ -395,7 +437,7 @@ impl ProtoBuilder {
     }
 
     fn finish(mut self, since: SystemTime, elapsed: std::time::Duration) -> protos::Profile {
-        let self_samples_empty = self.samples.is_empty();
+        let ever_started = EVER_STARTED.load(Ordering::Relaxed);
         let value_type = |b: &mut Self, ty: &str, unit: &str| protos::ValueType {
             ty: b.string(ty),
             unit: b.string(unit),
@@ -412,11 +454,11 @@ impl ProtoBuilder {
                 .duration_since(SystemTime::UNIX_EPOCH)
                 .map_or(0, |d| d.as_nanos() as i64),
             // Time since the profile was turned on (or reset); nothing to
-            // say for a profile that was never on.
-            duration_nanos: if self_samples_empty {
-                0
-            } else {
+            // say for a profile that was never turned on.
+            duration_nanos: if ever_started {
                 elapsed.as_nanos() as i64
+            } else {
+                0
             },
             period_type: Some(contentions),
             period: 1,

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::record::{block_event, mutex_event};
+use super::record::{before_wait, block_event, mutex_event};
 use super::*;
 use crate::profile::Profile;
 
@@ -202,11 +202,11 @@ fn sampled_block_events_are_scaled_without_bias() {
     let _turn = serial();
     set_block_profile_rate(1_000_000).unwrap();
     for _ in 0..20_000 {
-        block_event(100_000);
+        block_event(before_wait(), 100_000);
     }
     // Waits at or above the rate are always kept, unscaled.
     for _ in 0..100 {
-        block_event(3_000_000);
+        block_event(before_wait(), 3_000_000);
     }
     set_block_profile_rate(0).unwrap();
     let (count, delay) = totals(block_profile().profile());
@@ -283,7 +283,7 @@ fn heavy_contention_loses_and_doubles_nothing() {
 fn the_profile_is_pprof_that_reads_back() {
     let _turn = serial();
     set_block_profile_rate(1).unwrap();
-    block_event(1_000);
+    block_event(before_wait(), 1_000);
     set_block_profile_rate(0).unwrap();
     let recorded = block_profile();
     let mut bytes = Vec::new();

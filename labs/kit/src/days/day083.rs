@@ -65,7 +65,7 @@ pub fn check(dir: &Path) -> Result<CpuSummary, Failure> {
         if !(low..high).contains(&p) {
             return Err(fail(
                 format!(
-                    "cpu profile does not show the expected split: {name} holds {p:.0}% of \
+                    "cpu profile does not show the expected split: {name} holds {p:.1}% of \
                      samples, expected {low:.0}–{:.0}%",
                     high.min(100.0)
                 ),
