@@ -273,10 +273,19 @@ impl Trace {
     }
 }
 
+/// How busy a thread was, in three wide bands: a trace's timings stretch
+/// on a busy machine (a handoff between threads waits for a free core), so
+/// the finer bands of a profile summary would flap at their edges.
+const BUSY_BANDS: &[(f64, &str)] = &[
+    (60.0, "busy (≥ 60%)"),
+    (10.0, "part-time (10–60%)"),
+    (0.0, "idle (< 10%)"),
+];
+
 impl fmt::Display for Trace {
-    /// Per thread, the band of the run it spent inside spans and its main
-    /// span; threads ordered by band, then name, so the text depends on
-    /// bands alone.
+    /// Per thread, how much of the run it spent inside spans, as a wide
+    /// band, and its main span; threads ordered by band, then name, so the
+    /// text depends on bands alone.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "trace")?;
         if self.spans == 0 {
@@ -291,15 +300,18 @@ impl fmt::Display for Trace {
             .iter()
             .map(|t| {
                 let p = self.busy_percent(&t.name);
-                let label = crate::summary::band(p).unwrap_or("under 3%");
-                let rank = crate::summary::band_rank(p);
+                let rank = BUSY_BANDS
+                    .iter()
+                    .position(|(edge, _)| p >= *edge)
+                    .unwrap_or(BUSY_BANDS.len() - 1);
+                let label = BUSY_BANDS[rank].1;
                 let span = t.spans.first().map_or("", |(n, _)| n.as_str());
                 (rank, label, t.name.clone(), span)
             })
             .collect();
         rows.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.2.cmp(&b.2)));
         for (_, label, thread, span) in rows {
-            writeln!(f, "  {label:<9} {thread:<10} {span}")?;
+            writeln!(f, "  {label:<19} {thread:<10} {span}")?;
         }
         Ok(())
     }
@@ -336,8 +348,8 @@ mod tests {
         assert_eq!(
             t.to_string(),
             "trace\ntime inside spans, per thread (share of the traced run):\n  \
-             ≥ 90%     consumer   consume\n  \
-             10–30%    worker-0   work\n"
+             busy (≥ 60%)        consumer   consume\n  \
+             part-time (10–60%)  worker-0   work\n"
         );
     }
 

@@ -51,8 +51,8 @@ impl<T> Sender<T> {
             Ok(()) => Ok(()),
             Err(TrySendError::Disconnected(v)) => Err(SendError(v)),
             Err(TrySendError::Full(v)) => {
-                let pending = before_wait();
                 let start = now_ns();
+                let pending = before_wait();
                 let result = self.inner.send(v);
                 block_event(pending, now_ns().saturating_sub(start));
                 result
@@ -101,8 +101,8 @@ impl<T> Receiver<T> {
             Ok(v) => Ok(v),
             Err(TryRecvError::Disconnected) => Err(RecvError),
             Err(TryRecvError::Empty) => {
-                let pending = before_wait();
                 let start = now_ns();
+                let pending = before_wait();
                 let result = self.inner.recv();
                 block_event(pending, now_ns().saturating_sub(start));
                 result
@@ -119,8 +119,8 @@ impl<T> Receiver<T> {
             Ok(v) => Ok(v),
             Err(TryRecvError::Disconnected) => Err(RecvTimeoutError::Disconnected),
             Err(TryRecvError::Empty) => {
-                let pending = before_wait();
                 let start = now_ns();
+                let pending = before_wait();
                 let result = self.inner.recv_timeout(timeout);
                 block_event(pending, now_ns().saturating_sub(start));
                 result

@@ -66,8 +66,10 @@ impl Tracker {
     /// block profile is on, the waiter's stack (taken now, while waiting
     /// costs nobody else anything).
     fn begin_wait(&self) -> (u64, PendingWait) {
-        let pending = before_wait();
+        // The clock starts before the stack walk: the walk happens while
+        // the lock is held by another thread, so its time is waiting too.
         let now = now_ns();
+        let pending = before_wait();
         let mut w = self.waits.lock();
         w.advance(now);
         // Waiting left over from before a `reset()` belongs to the old

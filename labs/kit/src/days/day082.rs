@@ -113,7 +113,11 @@ pub fn check(dir: &Path) -> Result<Outcome, Failure> {
         ));
     }
     let shared = load_threads(&shared_dir)?;
-    if shared.rows.first().is_some_and(|(_, r)| *r >= SHARED_MAX_RATIO) {
+    if shared
+        .rows
+        .first()
+        .is_some_and(|(_, r)| *r >= SHARED_MAX_RATIO)
+    {
         return Err(fail(
             format!(
                 "with the shared queue one worker still does {SHARED_MAX_RATIO}× the median or \

@@ -56,11 +56,11 @@ pub fn check(dir: &Path) -> Result<Outcome, Failure> {
         ));
     }
     let consumer = trace.busy_percent("consumer");
-    if consumer < 90.0 {
+    if consumer < 60.0 {
         return Err(fail(
             format!(
                 "the consumer was busy only {consumer:.0}% of the run; the day's pipeline is \
-                 paced by its consumer (expected ≥ 90%)"
+                 paced by its consumer (expected ≥ 60%)"
             ),
             "keep the pipeline as shipped: a 2 ms sink and two workers",
         ));
