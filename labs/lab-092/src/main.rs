@@ -50,7 +50,15 @@ async fn heartbeat(mut stop: oneshot::Receiver<()>) -> Vec<Duration> {
     let (mut last, mut lateness) = (None::<Instant>, Vec::new());
     loop {
         tokio::select! {
-            _ = &mut stop => return lateness,
+            _ = &mut stop => {
+                // A tick that never came is the latest of all: count the
+                // time since the last one, or a starved heartbeat would
+                // report nothing.
+                if let Some(previous) = last {
+                    lateness.push(previous.elapsed().saturating_sub(TICK));
+                }
+                return lateness;
+            }
             _ = interval.tick() => {
                 let now = Instant::now();
                 if let Some(previous) = last {
