@@ -265,6 +265,21 @@ pub fn go_pprof_top(profile: &Path) -> Option<String> {
     Some(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// [`go_pprof_top`], then asserts the profile's type (`Type: cpu`, `Type:
+/// delay`) and that every function in `names` is listed. Returns the
+/// output for further checks; `None` when Go is not installed.
+pub fn go_pprof_lists(profile: &Path, ty: &str, names: &[&str]) -> Option<String> {
+    let top = go_pprof_top(profile)?;
+    assert!(top.contains(&format!("Type: {ty}")), "{top}");
+    for name in names {
+        assert!(
+            top.contains(name),
+            "go tool pprof -top does not list {name}:\n{top}"
+        );
+    }
+    Some(top)
+}
+
 /// Asserts that each book page shows the snapshot's text in a ```text
 /// block, so the page and the test can never disagree. Paths are relative
 /// to the workspace root.

@@ -29,20 +29,15 @@ fn summary() {
 
 #[test]
 fn go_tool_pprof_reads_the_profile() {
-    let Some(top) = check::go_pprof_top(&solution_output().join("cpu.pb.gz")) else {
-        return;
-    };
-    assert!(top.contains("Type: cpu"), "{top}");
-    for name in [
-        "solution_080::score_batch",
-        "solution_080::score",
-        "solution_080::parse",
-    ] {
-        assert!(
-            top.contains(name),
-            "go tool pprof -top does not list {name}:\n{top}"
-        );
-    }
+    check::go_pprof_lists(
+        &solution_output().join("cpu.pb.gz"),
+        "cpu",
+        &[
+            "solution_080::score_batch",
+            "solution_080::score",
+            "solution_080::parse",
+        ],
+    );
 }
 
 #[test]

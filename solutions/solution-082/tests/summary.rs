@@ -22,16 +22,11 @@ fn summary() {
 
 #[test]
 fn go_tool_pprof_reads_the_profile() {
-    let Some(top) = check::go_pprof_top(&solution_output().join("partitioned/cpu.pb.gz")) else {
-        return;
-    };
-    assert!(top.contains("Type: cpu"), "{top}");
-    for name in ["solution_082::price_order", "solution_082::worker"] {
-        assert!(
-            top.contains(name),
-            "go tool pprof -top does not list {name}:\n{top}"
-        );
-    }
+    check::go_pprof_lists(
+        &solution_output().join("partitioned/cpu.pb.gz"),
+        "cpu",
+        &["solution_082::price_order", "solution_082::worker"],
+    );
 }
 
 #[test]
