@@ -21,8 +21,13 @@
 //! three alike, and the sampler's fixed period cannot fall into step with a
 //! fixed pattern of calls.
 //!
-//! `CPU_GROUND_TRUTH_OUT=<dir>` saves the profile there as `cpu.pb.gz` and
-//! `cpu.svg`, for `go tool pprof -top <dir>/cpu.pb.gz`.
+//! The work is profiled in rounds of [`ROUND_CPU`] until [`TARGET_SAMPLES`]
+//! samples are in: four rounds on an idle machine, three times as many on
+//! a busy one, which gets fewer samples per CPU second (see
+//! [`TARGET_SAMPLES`]).
+//!
+//! `CPU_GROUND_TRUTH_OUT=<dir>` saves the last round's profile there as
+//! `cpu.pb.gz` and `cpu.svg`, for `go tool pprof -top <dir>/cpu.pb.gz`.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -33,23 +38,33 @@ use labkit::threads::cpu_time_ns;
 
 /// How far the sampled share of a function may be from its exact share,
 /// in percentage points.
-///
-/// The profile takes one sample per kernel tick of CPU time (250 per CPU
-/// second on the machine this was written on), so [`CPU_PER_FUNCTION`] × 3
-/// gives about 900 samples. A share near one third measured from 900
-/// samples has a standard error of √(⅓·⅔/900) ≈ 1.6 points: 5 points is
-/// three standard errors, so a correct profiler fails this by bad luck
-/// about once in 400 runs, while the old blocklist missed by 20 points
-/// and more.
 const TOLERANCE_POINTS: f64 = 5.0;
 
-/// CPU time each function gets, in total.
-const CPU_PER_FUNCTION: Duration = Duration::from_millis(1200);
+/// Samples to collect before judging.
+///
+/// A share near one third measured from 1000 samples has a standard error
+/// of √(⅓·⅔/1000) ≈ 1.5 points, so [`TOLERANCE_POINTS`] is more than three
+/// standard errors: a correct profiler fails by bad luck about once in a
+/// thousand runs, while the old blocklist missed by 40 points.
+///
+/// The kernel sends the profiling signal at most once per tick of the
+/// thread's CPU time: 250 samples per CPU second on the idle 2-core machine
+/// this was written on (`CONFIG_HZ=250`), but only 65–90 with four busy
+/// loops competing for its cores. Hence rounds until the count is reached,
+/// rather than a fixed length.
+const TARGET_SAMPLES: i64 = 1000;
+
+/// CPU time of one round, shared by the three functions.
+const ROUND_CPU: Duration = Duration::from_millis(1200);
+
+/// Give up after this much CPU time, samples or not.
+const MAX_CPU: Duration = Duration::from_secs(30);
 
 /// CPU time one chunk (one call) is aimed at.
 const CHUNK: Duration = Duration::from_micros(300);
 
-/// Fewer samples than this and the shares are too noisy to judge.
+/// Fewer samples than this (after [`MAX_CPU`]) and the profiler is not
+/// sampling at all.
 const MIN_SAMPLES: i64 = 300;
 
 const COPY_BYTES: usize = 64 * 1024;
@@ -158,9 +173,9 @@ impl Rng {
     }
 }
 
-/// Percent of the samples on stacks holding one of [`NAMES`] whose stack
-/// holds each name, and the number of those samples.
-fn sampled_shares(profile: &Profile) -> ([f64; 3], i64) {
+/// Of the samples whose stack holds one of [`NAMES`], how many hold each
+/// name, and how many there are.
+fn holding(profile: &Profile) -> ([i64; 3], i64) {
     let mut holding = [0i64; 3];
     let mut total = 0;
     for sample in &profile.samples {
@@ -174,8 +189,7 @@ fn sampled_shares(profile: &Profile) -> ([f64; 3], i64) {
             }
         }
     }
-    let share = holding.map(|n| 100.0 * n as f64 / total.max(1) as f64);
-    (share, total)
+    (holding, total)
 }
 
 #[test]
@@ -191,22 +205,35 @@ fn sampled_shares_match_exact_cpu_time_including_libc() {
     let units = [0, 1, 2].map(|which| work.units_per_chunk(which));
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let mut exact_ns = [0u64; 3];
+    let (mut held, mut samples, mut all_samples, mut rounds) = ([0i64; 3], 0, 0, 0);
+    let mut last = None;
 
-    let capture = Capture::start().unwrap();
-    while exact_ns.iter().sum::<u64>() < 3 * CPU_PER_FUNCTION.as_nanos() as u64 {
-        // Each round runs all three once, in one of the six orders, each
-        // with 1 to 3 chunks' worth of units.
-        let first = (rng.next() % 3) as usize;
-        let step = 1 + (rng.next() % 2) as usize;
-        for k in 0..3 {
-            let which = (first + k * step) % 3;
-            let size = units[which] * (1 + rng.next() % 3);
-            exact_ns[which] += work.timed(which, size);
+    while samples < TARGET_SAMPLES && exact_ns.iter().sum::<u64>() < MAX_CPU.as_nanos() as u64 {
+        let capture = Capture::start().unwrap();
+        let round_end = exact_ns.iter().sum::<u64>() + ROUND_CPU.as_nanos() as u64;
+        while exact_ns.iter().sum::<u64>() < round_end {
+            // Each step runs all three once, in one of the six orders, each
+            // with 1 to 3 chunks' worth of units.
+            let first = (rng.next() % 3) as usize;
+            let stride = 1 + (rng.next() % 2) as usize;
+            for k in 0..3 {
+                let which = (first + k * stride) % 3;
+                let size = units[which] * (1 + rng.next() % 3);
+                exact_ns[which] += work.timed(which, size);
+            }
         }
+        let recorded = capture.stop().unwrap();
+        let (round_held, round_samples) = holding(recorded.profile());
+        for (total, n) in held.iter_mut().zip(round_held) {
+            *total += n;
+        }
+        samples += round_samples;
+        all_samples += recorded.sample_count();
+        rounds += 1;
+        last = Some(recorded);
     }
-    let recorded = capture.stop().unwrap();
 
-    if let Some(dir) = std::env::var_os("CPU_GROUND_TRUTH_OUT") {
+    if let (Some(dir), Some(recorded)) = (std::env::var_os("CPU_GROUND_TRUTH_OUT"), &last) {
         let dir = std::path::PathBuf::from(dir);
         std::fs::create_dir_all(&dir).unwrap();
         recorded.save(&dir).unwrap();
@@ -214,12 +241,11 @@ fn sampled_shares_match_exact_cpu_time_including_libc() {
 
     let total_ns: u64 = exact_ns.iter().sum();
     let exact = exact_ns.map(|ns| 100.0 * ns as f64 / total_ns as f64);
-    let (sampled, samples) = sampled_shares(recorded.profile());
-    let all_samples = recorded.sample_count();
+    let sampled = held.map(|n| 100.0 * n as f64 / samples.max(1) as f64);
 
     let mut table = format!(
-        "{samples} samples on the three functions ({all_samples} in the whole profile), \
-         {:.2} s of CPU\nfunction    exact  sampled\n",
+        "{samples} samples on the three functions ({all_samples} in the whole profiles), \
+         {:.2} s of CPU in {rounds} rounds\nfunction    exact  sampled\n",
         total_ns as f64 / 1e9
     );
     for i in 0..3 {
@@ -230,8 +256,9 @@ fn sampled_shares_match_exact_cpu_time_including_libc() {
 
     assert!(
         samples >= MIN_SAMPLES,
-        "only {samples} samples landed on the workload (at least {MIN_SAMPLES} are needed \
-         to compare shares): is the profiler sampling at all?\n{table}"
+        "only {samples} samples landed on the workload in {:.0} s of CPU (at least \
+         {MIN_SAMPLES} are needed to compare shares): is the profiler sampling at all?\n{table}",
+        MAX_CPU.as_secs_f64()
     );
     for i in 0..3 {
         assert!(
