@@ -24,6 +24,46 @@ impl Failure {
     }
 }
 
+impl Failure {
+    /// Fails the current test with this failure, the way a teacher would
+    /// say it: the symptom, the hint and the page, alone, with no panic
+    /// location and no backtrace, even when `RUST_BACKTRACE=1` is set (many
+    /// shells and IDEs set it). `cargo test` still counts the test as
+    /// failed and prints its own summary.
+    pub fn fail(self) -> ! {
+        quiet_failures();
+        std::panic::panic_any(self)
+    }
+}
+
+/// `check(..).or_fail()`: the value of a passing check, or the test fails
+/// with [`Failure::fail`].
+pub trait OrFail<T> {
+    fn or_fail(self) -> T;
+}
+
+impl<T> OrFail<T> for Result<T, Failure> {
+    fn or_fail(self) -> T {
+        self.unwrap_or_else(|failure| failure.fail())
+    }
+}
+
+/// Installs, once per process, a panic hook that prints a [`Failure`]
+/// payload as plain text and hands every other panic to the hook that was
+/// there before, so a real bug still shows where it happened.
+fn quiet_failures() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            match info.payload().downcast_ref::<Failure>() {
+                Some(failure) => eprintln!("\n{failure}\n"),
+                None => previous(info),
+            }
+        }));
+    });
+}
+
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "day {} self-check: not yet", self.day)?;
@@ -54,6 +94,16 @@ pub fn run_program(exe: &Path, dir: &Path) -> Result<String, String> {
     Ok(stdout)
 }
 
+/// Keeps the tests of one binary that load the machine (a service under
+/// load, a capture, a profiled run) from running at the same time: each
+/// holds this guard for as long as it measures. `cargo test` runs a
+/// binary's tests on parallel threads, and two profiled programs on two
+/// cores would each measure the other's noise.
+pub fn one_at_a_time() -> parking_lot::MutexGuard<'static, ()> {
+    static MACHINE: parking_lot::Mutex<()> = parking_lot::const_mutex(());
+    MACHINE.lock()
+}
+
 /// Runs a day's program once per test process, into a fresh `base/name`,
 /// and returns that directory; later calls with the same name reuse the
 /// run. One run shared by a solution's tests keeps them from running the
@@ -65,6 +115,7 @@ pub fn run_once(exe: &str, base: &str, name: &str) -> PathBuf {
         return dir.clone();
     }
     let dir = fresh_dir(Path::new(base), name);
+    let _machine = one_at_a_time();
     run_program(Path::new(exe), &dir).unwrap_or_else(|e| panic!("{e}"));
     runs.push((name.to_string(), dir.clone()));
     dir
@@ -82,7 +133,7 @@ pub fn self_check<T: fmt::Display>(
     snapshot: &str,
 ) {
     let dir = run_once(exe, base, &format!("lab-{day}"));
-    let summary = check(&dir).unwrap_or_else(|failure| panic!("\n{failure}\n"));
+    let summary = check(&dir).or_fail();
     let expected = snapshot_body(&crate::out::workspace_root().join(snapshot))
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(

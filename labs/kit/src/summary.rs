@@ -244,13 +244,13 @@ impl ThreadSection {
     /// Merges threads by name and ranks them against the median.
     pub fn new(entries: &[crate::threads::Entry]) -> ThreadSection {
         let mut by_name: BTreeMap<String, u64> = BTreeMap::new();
-        let unnamed = entries.iter().filter(|(n, _)| n.is_none()).count();
-        for (name, ns) in entries {
+        let unnamed = entries.iter().filter(|e| e.name.is_none()).count();
+        for crate::threads::Entry { name, cpu_ns, .. } in entries {
             let key = match name {
                 Some(n) => n.clone(),
                 None => format!("(unnamed: {unnamed} threads)"),
             };
-            *by_name.entry(key).or_default() += ns;
+            *by_name.entry(key).or_default() += cpu_ns;
         }
         let mut times: Vec<u64> = by_name.values().copied().collect();
         times.sort_unstable();
@@ -464,13 +464,23 @@ mod tests {
 mod thread_tests {
     use super::*;
 
+    fn entry(name: Option<&str>, cpu_ns: u64) -> crate::threads::Entry {
+        crate::threads::Entry {
+            name: name.map(str::to_string),
+            cpu_ns,
+            start_ns: 0,
+            end_ns: 1,
+            idle_ns: 0,
+        }
+    }
+
     #[test]
     fn threads_are_ranked_against_the_median_and_unnamed_ones_merged() {
         let named = ThreadSection::new(&[
-            (Some("worker-0".into()), 400),
-            (Some("worker-1".into()), 100),
-            (Some("worker-2".into()), 110),
-            (Some("worker-3".into()), 95),
+            entry(Some("worker-0"), 400),
+            entry(Some("worker-1"), 100),
+            entry(Some("worker-2"), 110),
+            entry(Some("worker-3"), 95),
         ]);
         assert_eq!(
             named.to_string(),
@@ -480,7 +490,7 @@ mod thread_tests {
              0.5–2×      worker-2\n  \
              0.5–2×      worker-3\n"
         );
-        let unnamed = ThreadSection::new(&[(None, 400), (None, 100), (None, 100)]);
+        let unnamed = ThreadSection::new(&[entry(None, 400), entry(None, 100), entry(None, 100)]);
         assert!(unnamed.has_unnamed());
         assert_eq!(unnamed.rows, [("(unnamed: 3 threads)".to_string(), 1.0)]);
     }

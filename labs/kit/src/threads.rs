@@ -7,8 +7,9 @@
 //! per-thread view that a test can rely on, a worker wraps its body in
 //! [`account`]; when the body returns, the thread's CPU time is read from
 //! the kernel (`clock_gettime(CLOCK_THREAD_CPUTIME_ID)`, exact to the
-//! nanosecond, not sampled) and kept under the thread's name. [`save`]
-//! writes the table as `threads.txt`.
+//! nanosecond, not sampled) and kept under the thread's name, with the
+//! wall-clock moments the body started and finished. [`save`] writes the
+//! table as `threads.txt`.
 //!
 //! (`/proc/thread-self/schedstat` looks like the same number, but for the
 //! thread reading it, it is only brought up to date at the next scheduler
@@ -21,20 +22,66 @@ use crate::{Error, atomic};
 /// The file [`save`] writes.
 pub const THREADS_FILE: &str = "threads.txt";
 
-/// A thread's name (`None` if it was spawned without one) and its CPU time.
-pub type Entry = (Option<String>, u64);
+/// One accounted thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// `None` if the thread was spawned without a name.
+    pub name: Option<String>,
+    /// CPU time, exact, from the kernel.
+    pub cpu_ns: u64,
+    /// When the body started and finished, in nanoseconds of the process's
+    /// monotonic clock: comparable between threads of one run only.
+    pub start_ns: u64,
+    pub end_ns: u64,
+    /// The part of that wall time the thread was neither running nor ready
+    /// to run: blocked, waiting for something (an order, a lock, a sleep).
+    /// Time spent runnable but preempted by other programs is not in it, so
+    /// a busy machine does not change it.
+    pub idle_ns: u64,
+}
 
 static TABLE: parking_lot::Mutex<Vec<Entry>> = parking_lot::const_mutex(Vec::new());
 
+/// Nanoseconds since the first time any thread asked, on a monotonic clock.
+fn now_ns() -> u64 {
+    static ANCHOR: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    let anchor = *ANCHOR.get_or_init(std::time::Instant::now);
+    u64::try_from(anchor.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
 /// Runs `body` on the current thread, then records the thread's CPU time
-/// under its name.
+/// under its name, with when the body started and finished.
 pub fn account<R>(body: impl FnOnce() -> R) -> R {
+    let (start_ns, cpu_before, ready_before) = (now_ns(), cpu_time_ns(), ready_ns());
     let result = body();
-    if let Some(ns) = cpu_time_ns() {
+    let (end_ns, cpu_after, ready_after) = (now_ns(), cpu_time_ns(), ready_ns());
+    if let (Some(cpu_ns), Some(cpu_before)) = (cpu_after, cpu_before) {
         let name = std::thread::current().name().map(str::to_string);
-        TABLE.lock().push((name, ns));
+        let ready = ready_after
+            .zip(ready_before)
+            .map_or(0, |(a, b)| a.saturating_sub(b));
+        let idle_ns = (end_ns - start_ns)
+            .saturating_sub(cpu_ns - cpu_before)
+            .saturating_sub(ready);
+        TABLE.lock().push(Entry {
+            name,
+            cpu_ns,
+            start_ns,
+            end_ns,
+            idle_ns,
+        });
     }
     result
+}
+
+/// How long the current thread has waited, runnable, for a CPU: the second
+/// field of `/proc/thread-self/schedstat` (the kernel's `run_delay`, brought
+/// up to date each time the thread is given a CPU, so exact while it runs).
+/// `None` where the kernel does not keep it (not Linux, or no schedstats);
+/// then preemption counts as idle, which is only right on a quiet machine.
+fn ready_ns() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    text.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// The current thread's CPU time so far, in nanoseconds.
@@ -47,9 +94,18 @@ pub fn cpu_time_ns() -> Option<u64> {
 /// and forgets them, so a second run starts from an empty table.
 pub fn save(dir: &Path) -> Result<(), Error> {
     let entries = std::mem::take(&mut *TABLE.lock());
-    let mut text = String::from("# cpu_ns\tthread (- for a thread spawned without a name)\n");
-    for (name, ns) in entries {
-        text.push_str(&format!("{ns}\t{}\n", name.as_deref().unwrap_or("-")));
+    let mut text = String::from(
+        "# cpu_ns\tstart_ns\tend_ns\tidle_ns\tthread (- for a thread spawned without a name)\n",
+    );
+    for e in entries {
+        text.push_str(&format!(
+            "{}\t{}\t{}\t{}\t{}\n",
+            e.cpu_ns,
+            e.start_ns,
+            e.end_ns,
+            e.idle_ns,
+            e.name.as_deref().unwrap_or("-")
+        ));
     }
     atomic::write_bytes(&dir.join(THREADS_FILE), text.as_bytes())
 }
@@ -62,27 +118,50 @@ pub fn load(dir: &Path) -> Result<Vec<Entry>, String> {
     text.lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .map(|line| {
-            let (ns, name) = line.split_once('\t').ok_or_else(|| {
+            let bad = || {
                 format!(
-                    "{}: line {line:?} is not `<cpu_ns><TAB><name>`",
+                    "{}: line {line:?} is not \
+                     `<cpu_ns><TAB><start_ns><TAB><end_ns><TAB><idle_ns><TAB><name>`",
                     path.display()
                 )
-            })?;
-            let ns = ns.parse::<u64>().map_err(|_| {
-                format!("{}: {ns:?} is not a number of nanoseconds", path.display())
-            })?;
-            let name = (name != "-").then(|| name.to_string());
-            Ok((name, ns))
+            };
+            let fields: Vec<&str> = line.splitn(5, '\t').collect();
+            let [cpu, start, end, idle, name] = fields[..] else {
+                return Err(bad());
+            };
+            let number = |s: &str| s.parse::<u64>().map_err(|_| bad());
+            Ok(Entry {
+                name: (name != "-").then(|| name.to_string()),
+                cpu_ns: number(cpu)?,
+                start_ns: number(start)?,
+                end_ns: number(end)?,
+                idle_ns: number(idle)?,
+            })
         })
         .collect()
+}
+
+/// The share of the threads' wall time they sat idle, waiting for
+/// something, rather than running or ready to run: for a pool, the time
+/// its workers waited for work. Both sides are times of the same run, and
+/// preemption by other programs is in neither, so a busy machine leaves
+/// it where it is.
+pub fn idle_share(entries: &[Entry]) -> f64 {
+    let wall: u64 = entries.iter().map(|e| e.end_ns - e.start_ns).sum();
+    let idle: u64 = entries.iter().map(|e| e.idle_ns).sum();
+    idle as f64 / wall.max(1) as f64
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The table is process-wide: tests that fill it take turns.
+    static SERIAL: parking_lot::Mutex<()> = parking_lot::const_mutex(());
+
     #[test]
     fn a_busy_thread_is_accounted_under_its_name_and_read_back() {
+        let _turn = SERIAL.lock();
         let dir = std::env::temp_dir().join(format!("labkit-threads-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let t = std::thread::Builder::new()
@@ -95,17 +174,56 @@ mod tests {
         let entries = load(&dir).unwrap();
         let busy = entries
             .iter()
-            .find(|(n, _)| n.as_deref() == Some("busy-one"));
+            .find(|e| e.name.as_deref() == Some("busy-one"));
         if cpu_time_ns().is_some() {
-            assert!(busy.is_some_and(|(_, ns)| *ns > 100_000), "{entries:?}");
-            assert!(entries.iter().any(|(n, _)| n.is_none()), "{entries:?}");
+            assert!(busy.is_some_and(|e| e.cpu_ns > 100_000), "{entries:?}");
+            assert!(busy.is_some_and(|e| e.end_ns > e.start_ns), "{entries:?}");
+            assert!(entries.iter().any(|e| e.name.is_none()), "{entries:?}");
         }
-        std::fs::write(dir.join(THREADS_FILE), "12\tx\nnot a line\n").unwrap();
+        std::fs::write(dir.join(THREADS_FILE), "12\t1\t2\t0\tx\nnot a line\n").unwrap();
         let err = load(&dir).unwrap_err();
         assert!(
             err.contains("threads.txt") && err.contains("not a line"),
             "{err}"
         );
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn idle_share_weighs_idle_time_by_wall_time() {
+        let entry = |wall: u64, idle_ns: u64| Entry {
+            name: None,
+            cpu_ns: wall - idle_ns,
+            start_ns: 10,
+            end_ns: 10 + wall,
+            idle_ns,
+        };
+        assert_eq!(idle_share(&[entry(100, 0), entry(100, 50)]), 0.25);
+        assert_eq!(idle_share(&[]), 0.0);
+    }
+
+    #[test]
+    fn a_thread_that_sleeps_is_idle_and_one_that_works_is_not() {
+        if ready_ns().is_none() || cpu_time_ns().is_none() {
+            return; // no schedstat here: nothing to compare
+        }
+        let _turn = SERIAL.lock();
+        let sleeper = std::thread::spawn(|| {
+            account(|| std::thread::sleep(std::time::Duration::from_millis(200)))
+        });
+        let worker = std::thread::spawn(|| account(|| crate::work::burn(200, 3)));
+        sleeper.join().unwrap();
+        worker.join().unwrap();
+        let entries = std::mem::take(&mut *TABLE.lock());
+        let share = |i: usize| idle_share(&entries[i..=i]);
+        let (sleep, work) = if entries[0].cpu_ns < entries[1].cpu_ns {
+            (share(0), share(1))
+        } else {
+            (share(1), share(0))
+        };
+        // Measured on a busy machine as on a quiet one: the sleeper idle
+        // nearly all its time, the worker almost never.
+        assert!(sleep > 0.9, "sleeper idle {sleep:.3}");
+        assert!(work < 0.1, "worker idle {work:.3}");
     }
 }

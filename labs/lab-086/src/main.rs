@@ -43,7 +43,7 @@ fn main() -> Result<(), Error> {
     assert_eq!(stats.processed, items, "every item is recorded once");
 
     contention::mutex_profile().save(&out_dir)?;
-    day086::save_run(&out_dir, items, elapsed)?;
+    day086::save_run(&out_dir, workers, elapsed)?;
     day086::report(&out_dir);
     Ok(())
 }

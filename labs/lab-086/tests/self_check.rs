@@ -7,6 +7,7 @@
 //! work out of the lock, or sharding the statistics as the solution does.
 
 use labkit::check;
+use labkit::check::OrFail;
 use labkit::days::day086;
 
 #[test]
@@ -16,6 +17,6 @@ fn the_hot_lock_is_cooled() {
         env!("CARGO_TARGET_TMPDIR"),
         "lab-086",
     );
-    let outcome = day086::check(&dir).unwrap_or_else(|failure| panic!("\n{failure}\n"));
+    let outcome = day086::check(&dir).or_fail();
     println!("{outcome}");
 }

@@ -7,13 +7,13 @@
 use std::path::Path;
 
 use labkit::check;
+use labkit::check::OrFail;
 use labkit::days::day088;
 
 #[test]
 fn sigquit_writes_a_dump_and_the_service_keeps_serving() {
     let dir = check::fresh_dir(Path::new(env!("CARGO_TARGET_TMPDIR")), "lab-088");
-    let outcome = day088::check(Path::new(env!("CARGO_BIN_EXE_lab-088")), &dir)
-        .unwrap_or_else(|failure| panic!("\n{failure}\n"));
+    let outcome = day088::check(Path::new(env!("CARGO_BIN_EXE_lab-088")), &dir).or_fail();
     let expected = check::snapshot_body(
         &labkit::out::workspace_root()
             .join("solutions/solution-088/tests/snapshots/summary__summary.snap"),

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use labkit::check;
+use labkit::check::OrFail;
 use labkit::days::day080;
 
 fn solution_output() -> PathBuf {
@@ -16,7 +17,7 @@ fn solution_output() -> PathBuf {
 
 #[test]
 fn summary() {
-    let summary = day080::check(&solution_output()).unwrap_or_else(|f| panic!("\n{f}\n"));
+    let summary = day080::check(&solution_output()).or_fail();
     // The bands hide the numbers; the ratio itself must be right too:
     // about 4:1 (measured 78–82 : 18–22).
     let (score, parse) = (summary.percent("score"), summary.percent("parse"));

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use labkit::check;
+use labkit::check::OrFail;
 use labkit::days::day081;
 
 fn solution_output() -> PathBuf {
@@ -16,7 +17,7 @@ fn solution_output() -> PathBuf {
 
 #[test]
 fn summary() {
-    let summary = day081::check(&solution_output()).unwrap_or_else(|f| panic!("\n{f}\n"));
+    let summary = day081::check(&solution_output()).or_fail();
     // The bands hide the numbers; the ratio itself must be right too:
     // about 3:1.
     let (hash, compress) = (summary.percent("hash"), summary.percent("compress"));

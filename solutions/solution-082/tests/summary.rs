@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use labkit::check;
+use labkit::check::OrFail;
 use labkit::days::day082;
 
 fn solution_output() -> PathBuf {
@@ -16,7 +17,7 @@ fn solution_output() -> PathBuf {
 
 #[test]
 fn summary() {
-    let summary = day082::check(&solution_output()).unwrap_or_else(|f| panic!("\n{f}\n"));
+    let summary = day082::check(&solution_output()).or_fail();
     insta::assert_snapshot!("summary", summary.to_string());
 }
 

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use labkit::check;
+use labkit::check::OrFail;
 use labkit::days::day083;
 
 /// One run of the solution, shared by the tests: two runs at once would
@@ -19,7 +20,7 @@ fn solution_output() -> PathBuf {
 #[test]
 fn summary() {
     let dir = solution_output();
-    let summary = day083::check(&dir).unwrap_or_else(|failure| panic!("\n{failure}\n"));
+    let summary = day083::check(&dir).or_fail();
 
     // The bands in the snapshot hide the numbers; the numbers themselves
     // must sit well inside them. Measured: checksum 78–84 %, encode 16–22 %.

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use labkit::check;
+use labkit::check::OrFail;
 use labkit::days::day084;
 
 fn solution_output() -> PathBuf {
@@ -16,7 +17,7 @@ fn solution_output() -> PathBuf {
 
 #[test]
 fn summary() {
-    let outcome = day084::check(&solution_output()).unwrap_or_else(|f| panic!("\n{f}\n"));
+    let outcome = day084::check(&solution_output()).or_fail();
     // dhat counts exactly: 400 scratch buffers of 64 KiB and 400 receipt
     // texts, all from build_receipt.
     let site = &outcome.heap.sites[0];

@@ -2,6 +2,7 @@
 //! same tasks.
 
 use labkit::check;
+use labkit::check::OrFail;
 use labkit::days::day087;
 
 #[test]
@@ -11,7 +12,7 @@ fn summary() {
         env!("CARGO_TARGET_TMPDIR"),
         "solution-087",
     );
-    let outcome = day087::check(&dir).unwrap_or_else(|f| panic!("\n{f}\n"));
+    let outcome = day087::check(&dir).or_fail();
     insta::assert_snapshot!("summary", outcome.to_string());
 }
 

@@ -4,13 +4,13 @@
 use std::path::Path;
 
 use labkit::check;
+use labkit::check::OrFail;
 use labkit::days::day088;
 
 #[test]
 fn summary() {
     let dir = check::fresh_dir(Path::new(env!("CARGO_TARGET_TMPDIR")), "solution-088");
-    let outcome = day088::check(Path::new(env!("CARGO_BIN_EXE_solution-088")), &dir)
-        .unwrap_or_else(|f| panic!("\n{f}\n"));
+    let outcome = day088::check(Path::new(env!("CARGO_BIN_EXE_solution-088")), &dir).or_fail();
     let name = outcome
         .dump_file
         .file_name()

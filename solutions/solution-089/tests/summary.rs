@@ -6,26 +6,31 @@ use std::path::Path;
 use std::time::Duration;
 
 use labkit::check;
+use labkit::check::OrFail;
 use labkit::days::day089;
 use labkit::http;
 
 #[test]
 fn summary() {
+    let _machine = check::one_at_a_time();
     let dir = check::fresh_dir(Path::new(env!("CARGO_TARGET_TMPDIR")), "solution-089");
-    let outcome = day089::check(Path::new(env!("CARGO_BIN_EXE_solution-089")), &dir)
-        .unwrap_or_else(|f| panic!("\n{f}\n"));
+    let outcome = day089::check(Path::new(env!("CARGO_BIN_EXE_solution-089")), &dir).or_fail();
     eprintln!(
-        "/stats p99: idle {:?}, during the capture {:?}; profile {} bytes",
-        outcome.idle_p99, outcome.capture_p99, outcome.profile_bytes
+        "longest /stats {:?} during a {:?} capture ({:.1}%); profile {} bytes",
+        outcome.longest_stats,
+        outcome.capture,
+        outcome.stall_share() * 100.0,
+        outcome.profile_bytes
     );
     insta::assert_snapshot!("summary", outcome.to_string());
 }
 
 #[test]
 fn one_capture_at_a_time_and_bad_input_is_named() {
+    let _machine = check::one_at_a_time();
     let dir = check::fresh_dir(Path::new(env!("CARGO_TARGET_TMPDIR")), "solution-089-input");
-    let (service, addr) = day089::start(Path::new(env!("CARGO_BIN_EXE_solution-089")), &dir)
-        .unwrap_or_else(|f| panic!("\n{f}\n"));
+    let (service, addr) =
+        day089::start(Path::new(env!("CARGO_BIN_EXE_solution-089")), &dir).or_fail();
     let get = |path: &str| http::request(addr, "GET", path, None, Duration::from_secs(10)).unwrap();
     let post = |body: &str| {
         http::request(addr, "POST", "/load", Some(body), Duration::from_secs(10)).unwrap()

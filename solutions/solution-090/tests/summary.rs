@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use labkit::check;
+use labkit::check::OrFail;
 use labkit::days::day090;
 
 fn solution_output() -> PathBuf {
@@ -16,7 +17,7 @@ fn solution_output() -> PathBuf {
 
 #[test]
 fn summary() {
-    let outcome = day090::check(&solution_output()).unwrap_or_else(|f| panic!("\n{f}\n"));
+    let outcome = day090::check(&solution_output()).or_fail();
     // Two hundred items through three stages: six hundred spans, exactly.
     assert_eq!(outcome.trace.spans, 600);
     insta::assert_snapshot!("summary", outcome.to_string());

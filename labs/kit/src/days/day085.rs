@@ -43,9 +43,30 @@ pub struct Profiles {
     pub block: Summary,
 }
 
+/// The function each kind of thread runs, and how many of them the
+/// pipeline has by default: the waiting splits by these counts.
+pub const THREADS: [(&str, &str); 2] = [("worker", "4 workers"), ("produce", "1 producer")];
+
 impl fmt::Display for Profiles {
+    /// The block profile by thread, not by wait site. Where a worker waits
+    /// (handing a result to the consumer in `deliver`, or for work from the
+    /// producer) moves with the machine's load: a producer preempted by
+    /// other programs leaves the workers waiting for work. That the four
+    /// workers wait four times as long as the one producer does not move:
+    /// every thread of the pipeline waits on the slow consumer somehow.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}\n{}", self.cpu, self.block)
+        writeln!(f, "{}", self.cpu)?;
+        writeln!(f, "block profile")?;
+        if self.block.samples < self.block.min_samples {
+            return writeln!(f, "contentions: too few (under {})", self.block.min_samples);
+        }
+        writeln!(f, "contentions: ≥ {}", self.block.min_samples)?;
+        writeln!(f, "waiting time by thread (stacks that hold its function):")?;
+        for (name, who) in THREADS {
+            let band = summary::band(self.block.percent(name)).unwrap_or("under 3%");
+            writeln!(f, "  {band:<8} {name} ({who})")?;
+        }
+        Ok(())
     }
 }
 
@@ -82,7 +103,9 @@ pub fn check(dir: &Path) -> Result<Profiles, Failure> {
             RATE_HINT,
         ));
     }
-    let expected = [("deliver", 65.0, 92.0), ("produce", 8.0, 35.0)];
+    // Four workers against one producer, by the pipeline's design: the
+    // waiting splits about 4:1 whatever else the machine is doing.
+    let expected = [("worker", 65.0, 92.0), ("produce", 8.0, 35.0)];
     for (name, low, high) in expected {
         let p = block.percent(name);
         if !(low..high).contains(&p) {

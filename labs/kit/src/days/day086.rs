@@ -1,6 +1,7 @@
 //! Day 086, the mutex profile: a worker pool whose shared statistics sit
-//! under one lock. The fixed program must make others wait at least ten
-//! times less than the lab as shipped, and get through its items faster.
+//! under one lock. The fixed program's hot lock must keep others waiting
+//! for under a tenth of the workers' time, where the lab's keeps them
+//! waiting for most of it.
 
 use std::fmt;
 use std::path::Path;
@@ -30,51 +31,55 @@ pub const ITEMS: crate::out::NumberFlag = crate::out::NumberFlag {
 /// The file a run records its item count and duration in.
 pub const RUN_FILE: &str = "run.txt";
 
-/// The lab as shipped, measured on the 2-core machine the day was written
-/// on (20 runs, other core busy or idle): its lock releases kept other
-/// workers waiting 6.1–6.4 ms per item, and it processed 440–470 items/s.
-pub const SHIPPED_WAIT_PER_ITEM: Duration = Duration::from_micros(6_000);
-pub const SHIPPED_ITEMS_PER_SECOND: f64 = 450.0;
-
-/// What a fix must reach: a tenth of the waiting, and half again the
-/// throughput (the solution reaches about a fiftieth and three times).
-pub const MAX_WAIT_PER_ITEM: Duration = Duration::from_micros(600);
-pub const MIN_ITEMS_PER_SECOND: f64 = SHIPPED_ITEMS_PER_SECOND * 1.5;
+/// The yardstick: the waiting that `record_result`'s releases cause, as a
+/// share of the workers' own time (workers × the run's wall time), both
+/// measured in the same run. With the slow rendering inside the lock, at
+/// most one worker works while the others queue for it (about 70% of the
+/// pool's time is waiting); with it outside, the lock is held for a few
+/// instructions. A busy machine stretches the waiting and the run alike.
+pub const MAX_WAIT_SHARE: f64 = 0.10;
 
 pub const MIN_CONTENTIONS: i64 = 20;
 
-/// A run's outcome: the mutex profile's summary, the waiting charged to
-/// the hot lock's releases, and the throughput.
+/// A run's outcome: the mutex profile's summary and the waiting charged to
+/// the hot lock's releases, against the workers' time.
 #[derive(Debug, Clone)]
 pub struct Outcome {
     pub mutex: Summary,
-    pub wait_per_item: Duration,
-    pub items_per_second: f64,
+    /// Waiting caused by releases in `record_result`.
+    pub hot_wait: Duration,
+    /// Workers × the run's wall time.
+    pub worker_time: Duration,
+}
+
+impl Outcome {
+    /// The hot lock's waiting as a share of the workers' time.
+    pub fn wait_share(&self) -> f64 {
+        self.hot_wait.as_secs_f64() / self.worker_time.as_secs_f64().max(1e-9)
+    }
 }
 
 impl fmt::Display for Outcome {
     /// Only what is stable goes into the text: the bands of the profile and
-    /// whether the two targets were met.
+    /// whether the target was met.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.mutex)?;
-        let tick = |ok: bool| if ok { "met" } else { "missed" };
+        let met = if self.wait_share() < MAX_WAIT_SHARE {
+            "met"
+        } else {
+            "missed"
+        };
         writeln!(
             f,
-            "waiting caused by record_result, per item: under {} µs ({})",
-            MAX_WAIT_PER_ITEM.as_micros(),
-            tick(self.wait_per_item < MAX_WAIT_PER_ITEM)
-        )?;
-        writeln!(
-            f,
-            "throughput: over {MIN_ITEMS_PER_SECOND:.0} items/s ({})",
-            tick(self.items_per_second > MIN_ITEMS_PER_SECOND)
+            "waiting caused by record_result: under {:.0}% of the workers' time ({met})",
+            MAX_WAIT_SHARE * 100.0
         )
     }
 }
 
-/// Writes `run.txt`: the item count and the run's duration, atomically.
-pub fn save_run(dir: &Path, items: u64, elapsed: Duration) -> Result<(), crate::Error> {
-    let text = format!("items {items}\nelapsed_ns {}\n", elapsed.as_nanos());
+/// Writes `run.txt`: the worker count and the run's duration, atomically.
+pub fn save_run(dir: &Path, workers: usize, elapsed: Duration) -> Result<(), crate::Error> {
+    let text = format!("workers {workers}\nelapsed_ns {}\n", elapsed.as_nanos());
     crate::atomic::write_bytes(&dir.join(RUN_FILE), text.as_bytes())
 }
 
@@ -87,12 +92,15 @@ fn load_run(dir: &Path) -> Result<(u64, Duration), String> {
             .find_map(|l| l.strip_prefix(name)?.trim().parse::<u64>().ok())
             .ok_or_else(|| {
                 format!(
-                    "{} has no `{name} <number>` line (expected `items N` and `elapsed_ns N`)",
+                    "{} has no `{name} <number>` line (expected `workers N` and `elapsed_ns N`)",
                     path.display()
                 )
             })
     };
-    Ok((field("items")?, Duration::from_nanos(field("elapsed_ns")?)))
+    Ok((
+        field("workers")?,
+        Duration::from_nanos(field("elapsed_ns")?),
+    ))
 }
 
 /// Reads `dir/mutex.pb.gz` and `dir/run.txt` and checks the fix.
@@ -105,7 +113,7 @@ pub fn check(dir: &Path) -> Result<Outcome, Failure> {
     let rerun = "run the program again and read what it printed when it stopped";
     let mutex = profile::load(&dir.join("mutex.pb.gz"))
         .map_err(|e: LoadError| fail(format!("the mutex profile cannot be read: {e}"), rerun))?;
-    let (items, elapsed) = load_run(dir).map_err(|e| fail(e, rerun))?;
+    let (workers, elapsed) = load_run(dir).map_err(|e| fail(e, rerun))?;
     let summary = summary::summarise(&mutex, Kind::Mutex, MIN_CONTENTIONS);
     // The hot lock's share: the waiting charged to releases inside
     // record_result. Other locks (the audit log's) are not what this day
@@ -113,8 +121,8 @@ pub fn check(dir: &Path) -> Result<Outcome, Failure> {
     // machine, so they are left out of the measure.
     let hot_delay = mutex.total(1).max(0) as f64 * summary.percent("record_result") / 100.0;
     let outcome = Outcome {
-        wait_per_item: Duration::from_nanos((hot_delay / items.max(1) as f64) as u64),
-        items_per_second: items as f64 / elapsed.as_secs_f64().max(1e-9),
+        hot_wait: Duration::from_nanos(hot_delay as u64),
+        worker_time: elapsed * workers.max(1) as u32,
         mutex: summary,
     };
     if outcome.mutex.samples == 0 {
@@ -123,25 +131,16 @@ pub fn check(dir: &Path) -> Result<Outcome, Failure> {
             "keep labkit::contention::set_mutex_profile_fraction(1) at the start of main",
         ));
     }
-    if outcome.wait_per_item >= MAX_WAIT_PER_ITEM {
+    if outcome.wait_share() >= MAX_WAIT_SHARE {
         return Err(fail(
             format!(
                 "one hot lock: the releases in record_result kept other threads waiting \
-                 {:.1} ms per item (a fix brings it under {:.1} ms)",
-                outcome.wait_per_item.as_secs_f64() * 1e3,
-                MAX_WAIT_PER_ITEM.as_secs_f64() * 1e3
+                 {:.0}% of the workers' time (a fix brings it under {:.0}%)",
+                outcome.wait_share() * 100.0,
+                MAX_WAIT_SHARE * 100.0
             ),
             "the slow work inside the critical section does not need the lock: do it before \
              taking the lock, and hold the lock only to update the counters",
-        ));
-    }
-    if outcome.items_per_second <= MIN_ITEMS_PER_SECOND {
-        return Err(fail(
-            format!(
-                "the lock is quiet, but throughput is {:.0} items/s (want over {:.0})",
-                outcome.items_per_second, MIN_ITEMS_PER_SECOND
-            ),
-            "the workers must still run in parallel: check nothing else serialises them",
         ));
     }
     Ok(outcome)
