@@ -8,7 +8,7 @@
 //! output directory `lab-out/083/` — and `cargo run -p workbook -- check`
 //! proves the files are where the conventions say.
 //!
-//! The pages include each symptom from here (`// ANCHOR: symptom-083`), so
+//! The pages include each symptom from here (by the anchors `symptom-NNN`), so
 //! the book, the self-check and CI's red check read the same sentence.
 //!
 //! To add a day: copy a lab, its solution and its page under the new id,

@@ -93,51 +93,59 @@ fn build(root: &Path, days: &[&'static Day]) -> (Vec<(&'static str, PathBuf)>, S
         Ok(output) => output,
         Err(e) => return (Vec::new(), format!("cannot run cargo: {e}")),
     };
-    let mut executables = Vec::new();
+    // A lab counts as built only when both its program and its self-check
+    // were: a self-check whose program failed to compile would run the
+    // previous build's program and report on stale code.
+    let mut tests = Vec::new();
+    let mut programs = Vec::new();
     for line in String::from_utf8_lossy(&output.stdout).lines() {
         let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
         };
-        let (Some(exe), Some(manifest), Some(name)) = (
-            message["executable"].as_str(),
+        let (Some(manifest), Some(name)) = (
             message["manifest_path"].as_str(),
             message["target"]["name"].as_str(),
         ) else {
             continue;
         };
-        if name != "self_check" {
-            continue;
-        }
-        if let Some(day) = days
+        let Some(day) = days
             .iter()
             .find(|d| Path::new(manifest).ends_with(d.lab_dir().join("Cargo.toml")))
-        {
-            executables.push((day.id, PathBuf::from(exe)));
+        else {
+            continue;
+        };
+        let test = message["profile"]["test"].as_bool() == Some(true);
+        match message["executable"].as_str() {
+            Some(exe) if test && name == "self_check" => tests.push((day.id, PathBuf::from(exe))),
+            Some(_) if !test && name == day.lab() => programs.push(day.id),
+            _ => {}
         }
     }
+    let executables = tests
+        .into_iter()
+        .filter(|(id, _)| programs.contains(id))
+        .collect();
     (
         executables,
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
 }
 
-/// The first compiler error that names the lab's directory, or a pointer
-/// to the command that shows it.
+/// The first compiler error located in the lab's directory, with where
+/// it is, or a pointer to the command that shows it.
 fn compile_error(build_log: &str, day: &Day) -> String {
     let dir = day.lab_dir().display().to_string();
-    let lines: Vec<&str> = build_log.lines().collect();
-    for (i, line) in lines.iter().enumerate() {
-        if line.contains(&dir) {
-            let error = lines[..i]
-                .iter()
-                .rev()
-                .find(|l| l.starts_with("error"))
-                .copied()
-                .unwrap_or("error");
-            return format!("{} ({})", error, line.trim().trim_start_matches("--> "));
+    let mut error = None;
+    for line in build_log.lines() {
+        if line.starts_with("error") {
+            error = Some(line);
+        } else if let (Some(e), Some(place)) = (error, line.trim().strip_prefix("--> "))
+            && place.starts_with(&dir)
+        {
+            return format!("{e} at {place}");
         }
     }
-    format!("it does not build: cargo test -p {} shows why", day.lab())
+    format!("it does not compile: cargo test -p {} shows why", day.lab())
 }
 
 fn run_one(root: &Path, day: &'static Day, exe: &Path) -> Outcome {
