@@ -1,5 +1,5 @@
-//! `cargo run -p labkit -- summary FILE`: the workbook's summary of any
-//! pprof CPU profile, the same text the pages show.
+//! `cargo run -p labkit -- summary FILE`: the short, stable summary of any
+//! profile (pprof CPU, block or mutex; dhat heap; Chrome trace).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -19,7 +19,7 @@
 //!   with defaults taken from the registry.
 //! - [`service`]: what a check needs from a running service; the test
 //!   harness (the `selfcheck` crate) provides the child process.
-//! - `src/main.rs`: the `workbook` command, `check` (CI's project check)
+//! - `src/bin/workbook/`: the `workbook` command, `check` (CI's project check)
 //!   and `progress` (`cargo progress`).
 //!
 //! The test harness (running a program, scratch directories, snapshots,
