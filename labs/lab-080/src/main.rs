@@ -34,7 +34,7 @@ fn main() -> Result<(), Error> {
     }
     // ANCHOR_END: scope
 
-    workbook::days::day080::report(&out_dir);
+    workbook::this_day!().report(&out_dir);
     Ok(())
 }
 

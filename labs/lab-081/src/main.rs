@@ -30,7 +30,7 @@ fn main() -> Result<(), Error> {
         let _profile = ProfileScope::start(&out_dir)?;
         std::hint::black_box(process_blocks(BLOCKS));
     }
-    workbook::days::day081::report(&out_dir);
+    workbook::this_day!().report(&out_dir);
     Ok(())
 }
 

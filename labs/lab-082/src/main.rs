@@ -32,7 +32,7 @@ fn main() -> Result<(), Error> {
     std::fs::create_dir_all(&skewed).map_err(|e| Error::io(skewed.display(), e))?;
     profile_run(&skewed, run_partitioned)?;
 
-    day082::report(&out_dir);
+    workbook::this_day!().report(&out_dir);
     Ok(())
 }
 

@@ -45,7 +45,7 @@ fn main() -> Result<(), Error> {
     }
     // ANCHOR_END: scope
 
-    workbook::days::day084::report(&out_dir);
+    workbook::this_day!().report(&out_dir);
     Ok(())
 }
 

@@ -46,7 +46,7 @@ fn main() -> Result<(), Error> {
     contention::block_profile().save(&out_dir)?;
     // ANCHOR_END: capture
 
-    workbook::days::day085::report(&out_dir);
+    workbook::this_day!().report(&out_dir);
     Ok(())
 }
 

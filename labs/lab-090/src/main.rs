@@ -40,7 +40,7 @@ fn main() -> Result<(), Error> {
     }
     // ANCHOR_END: scope
 
-    workbook::days::day090::report(&out_dir);
+    workbook::this_day!().report(&out_dir);
     Ok(())
 }
 

@@ -39,7 +39,7 @@ async fn main() -> Result<(), Error> {
     let _ = stop.send(());
     let lateness = heartbeat.await.expect("the heartbeat panicked");
     day092::save(&out_dir, &lateness, &job_times)?;
-    day092::report(&out_dir);
+    workbook::this_day!().report(&out_dir);
     Ok(())
 }
 

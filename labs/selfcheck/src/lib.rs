@@ -93,7 +93,7 @@ pub use workbook;
 pub fn self_check(day: &Day, exe: &Path) {
     let dir = scratch();
     let summary = match day.check {
-        Check::Files(check) => {
+        Check::Files { check, .. } => {
             {
                 let _machine = one_at_a_time();
                 run_program(exe, dir.path()).unwrap_or_else(|e| panic!("{e}"));

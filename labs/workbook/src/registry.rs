@@ -42,8 +42,13 @@ pub struct Day {
 /// prints (the solution's snapshot), or the day's [`Failure`].
 #[derive(Debug, Clone, Copy)]
 pub enum Check {
-    /// Run the program with `--out DIR` to its end, then read what it wrote.
-    Files(fn(&Path) -> Result<String, Failure>),
+    /// Run the program with `--out DIR` to its end, then read what it
+    /// wrote. `report` is what the program itself prints when it is done:
+    /// what it wrote, and what is wrong with it or what to run next.
+    Files {
+        check: fn(&Path) -> Result<String, Failure>,
+        report: fn(&Path),
+    },
     /// Start the program as a service and drive it from outside.
     Service(fn(Launch, &Path, &Path) -> Result<String, Failure>),
     /// The page, lab and solution are still to be written.
@@ -62,7 +67,10 @@ pub const DAYS: &[Day] = &[
         // ANCHOR: symptom-080
         symptom: "cpu profile has 0 samples: the profiler stopped before the work began",
         // ANCHOR_END: symptom-080
-        check: Check::Files(|dir| shown(days::day080::check(dir))),
+        check: Check::Files {
+            check: |dir| shown(days::day080::check(dir)),
+            report: days::day080::report,
+        },
         lab_matches_solution: true,
     },
     Day {
@@ -71,7 +79,10 @@ pub const DAYS: &[Day] = &[
         // ANCHOR: symptom-081
         symptom: "too few to rank hash and compress",
         // ANCHOR_END: symptom-081
-        check: Check::Files(|dir| shown(days::day081::check(dir))),
+        check: Check::Files {
+            check: |dir| shown(days::day081::check(dir)),
+            report: days::day081::report,
+        },
         lab_matches_solution: true,
     },
     Day {
@@ -80,7 +91,10 @@ pub const DAYS: &[Day] = &[
         // ANCHOR: symptom-082
         symptom: "every worker thread is unnamed",
         // ANCHOR_END: symptom-082
-        check: Check::Files(|dir| shown(days::day082::check(dir))),
+        check: Check::Files {
+            check: |dir| shown(days::day082::check(dir)),
+            report: days::day082::report,
+        },
         lab_matches_solution: true,
     },
     Day {
@@ -89,7 +103,10 @@ pub const DAYS: &[Day] = &[
         // ANCHOR: symptom-083
         symptom: "cpu profile is 0 bytes: the program exited before its buffered writer was flushed",
         // ANCHOR_END: symptom-083
-        check: Check::Files(|dir| shown(days::day083::check(dir))),
+        check: Check::Files {
+            check: |dir| shown(days::day083::check(dir)),
+            report: days::day083::report,
+        },
         lab_matches_solution: true,
     },
     Day {
@@ -98,7 +115,10 @@ pub const DAYS: &[Day] = &[
         // ANCHOR: symptom-084
         symptom: "heap profile holds no allocation from build_receipt",
         // ANCHOR_END: symptom-084
-        check: Check::Files(|dir| shown(days::day084::check(dir))),
+        check: Check::Files {
+            check: |dir| shown(days::day084::check(dir)),
+            report: days::day084::report,
+        },
         lab_matches_solution: true,
     },
     Day {
@@ -107,7 +127,10 @@ pub const DAYS: &[Day] = &[
         // ANCHOR: symptom-085
         symptom: "block profile has 0 contentions: block sampling was never turned on",
         // ANCHOR_END: symptom-085
-        check: Check::Files(|dir| shown(days::day085::check(dir))),
+        check: Check::Files {
+            check: |dir| shown(days::day085::check(dir)),
+            report: days::day085::report,
+        },
         lab_matches_solution: true,
     },
     Day {
@@ -116,7 +139,10 @@ pub const DAYS: &[Day] = &[
         // ANCHOR: symptom-086
         symptom: "one hot lock: the releases in record_result kept other threads waiting",
         // ANCHOR_END: symptom-086
-        check: Check::Files(|dir| shown(days::day086::check(dir))),
+        check: Check::Files {
+            check: |dir| shown(days::day086::check(dir)),
+            report: days::day086::report,
+        },
         lab_matches_solution: false,
     },
     Day {
@@ -125,7 +151,10 @@ pub const DAYS: &[Day] = &[
         // ANCHOR: symptom-087
         symptom: "more tasks wait in await_reply (channel receive) after 20 more requests",
         // ANCHOR_END: symptom-087
-        check: Check::Files(|dir| shown(days::day087::check(dir))),
+        check: Check::Files {
+            check: |dir| shown(days::day087::check(dir)),
+            report: days::day087::report,
+        },
         lab_matches_solution: true,
     },
     Day {
@@ -152,7 +181,10 @@ pub const DAYS: &[Day] = &[
         // ANCHOR: symptom-090
         symptom: "the trace has no spans: the flush guard was dropped before the pipeline ran",
         // ANCHOR_END: symptom-090
-        check: Check::Files(|dir| shown(days::day090::check(dir))),
+        check: Check::Files {
+            check: |dir| shown(days::day090::check(dir)),
+            report: days::day090::report,
+        },
         lab_matches_solution: true,
     },
     Day {
@@ -169,7 +201,10 @@ pub const DAYS: &[Day] = &[
         // ANCHOR: symptom-092
         symptom: "CPU-bound jobs are running on the async worker threads",
         // ANCHOR_END: symptom-092
-        check: Check::Files(|dir| shown(days::day092::check(dir))),
+        check: Check::Files {
+            check: |dir| shown(days::day092::check(dir)),
+            report: days::day092::report,
+        },
         lab_matches_solution: true,
     },
     Day {
@@ -202,6 +237,19 @@ impl Day {
                      (labs/workbook/src/registry.rs): add an entry for it"
                 )
             })
+    }
+
+    /// The closing lines of a run that wrote into `dir`: what it wrote,
+    /// then what is wrong and where to read about it, or the summary and
+    /// what to run next. A lab's or solution's `main` ends with it.
+    pub fn report(&self, dir: &Path) {
+        match self.check {
+            Check::Files { report, .. } => report(dir),
+            _ => panic!(
+                "Day {}'s programs are services: they report as they serve",
+                self.id
+            ),
+        }
     }
 
     pub fn written(&self) -> bool {

@@ -39,7 +39,7 @@ fn main() -> Result<(), Error> {
     profile_run(&shared, run_shared_queue)?;
     // ANCHOR_END: shared_run
 
-    day082::report(&out_dir);
+    workbook::this_day!().report(&out_dir);
     Ok(())
 }
 

@@ -55,7 +55,7 @@ fn main() -> Result<(), Error> {
 
     contention::mutex_profile().save(&out_dir)?;
     day086::save_run(&out_dir, workers, elapsed)?;
-    day086::report(&out_dir);
+    workbook::this_day!().report(&out_dir);
     Ok(())
 }
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 use labkit::{Error, tasks};
 use tokio::sync::mpsc;
 use tokio::time::timeout;
-use workbook::days::day087::{self, DUMP_1, DUMP_2};
+use workbook::days::day087::{DUMP_1, DUMP_2};
 
 // ANCHOR: shape
 const REQUESTS_PER_ROUND: u64 = 20;
@@ -52,7 +52,7 @@ async fn main() -> Result<(), Error> {
     second.save(&out_dir.join(DUMP_2))?;
     // ANCHOR_END: dumps
 
-    day087::report(&out_dir);
+    workbook::this_day!().report(&out_dir);
     Ok(())
 }
 
