@@ -27,7 +27,7 @@ where
         let mut out = BufWriter::new(file);
         fill(&mut out)?;
         // `into_inner` flushes and reports the error that a silent drop
-        // would swallow: this is the step the Day 083 lab forgets.
+        // would swallow: this is the step a program that exits early forgets.
         let file = out.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
         fs::rename(&tmp, path)
@@ -88,26 +88,25 @@ fn temp_path_for(path: &Path) -> Result<PathBuf, Error> {
 mod tests {
     use super::*;
 
-    fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("labkit-atomic-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        dir
+    /// Removed when the test ends, even when it fails.
+    fn scratch() -> tempfile::TempDir {
+        tempfile::tempdir().unwrap()
     }
 
     #[test]
     fn writes_the_whole_file_and_leaves_no_temp_file() {
-        let dir = scratch("whole");
+        let scratch = scratch();
+        let dir = scratch.path();
         let path = dir.join("p.bin");
         write_bytes(&path, &[7; 100_000]).unwrap();
         assert_eq!(fs::read(&path).unwrap().len(), 100_000);
-        assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
-        fs::remove_dir_all(dir).unwrap();
+        assert_eq!(fs::read_dir(dir).unwrap().count(), 1);
     }
 
     #[test]
     fn a_failed_write_keeps_the_old_file_and_cleans_up() {
-        let dir = scratch("failed");
+        let scratch = scratch();
+        let dir = scratch.path();
         let path = dir.join("p.bin");
         write_bytes(&path, b"old").unwrap();
         let err = write_with(&path, |out| {
@@ -118,8 +117,7 @@ mod tests {
         assert!(err.to_string().contains("p.bin"), "{err}");
         assert!(err.to_string().contains("disk on fire"), "{err}");
         assert_eq!(fs::read(&path).unwrap(), b"old");
-        assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
-        fs::remove_dir_all(dir).unwrap();
+        assert_eq!(fs::read_dir(dir).unwrap().count(), 1);
     }
 
     #[test]

@@ -174,8 +174,8 @@ fn parse(path: &Path, text: &str) -> Result<HeapProfile, String> {
     Ok(profile)
 }
 
-/// `0x55…: lab_084::handle_order (labs/lab-084/src/main.rs:61:22)` →
-/// `handle_order`, for frames of a lab or solution crate.
+/// `0x55…: my_crate::handle_order (src/main.rs:61:22)` →
+/// `handle_order`, for frames of the profiled program's own crate.
 fn own_function(frame: &str) -> Option<String> {
     let name = frame.split_once(": ")?.1;
     let name = name.rsplit_once(" (").map_or(name, |(n, _)| n);

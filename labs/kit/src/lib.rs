@@ -1,4 +1,5 @@
-//! `labkit`: the bench every lab and solution of the workbook stands on.
+//! `labkit`: a profiling toolkit for concurrent Rust. It knows no day of
+//! the workbook (that is the `workbook` crate); anyone could use it.
 //!
 //! - [`capture`]: start and stop a CPU profile (pprof-rs) and save it as
 //!   pprof protobuf and an inferno flame graph.
@@ -8,10 +9,9 @@
 //! - [`summary`]: turn a profile into the short, stable text that snapshots
 //!   hold and the book shows.
 //! - [`flame`]: flame graphs from any profile.
-//! - [`out`]: command-line flags, the output directory, the closing lines.
+//! - [`cli`]: the flags programs share (`--out`, `--addr`), for clap.
+//! - [`out`]: the output directory, the closing lines of a run.
 //! - [`atomic`]: every file the kit writes appears whole or not at all.
-//! - [`check`]: the self-check report (symptom, hint, page).
-//! - [`days`]: what each day's profile must show.
 //! - [`threads`]: exact CPU time per thread, from the kernel.
 //! - [`heap`], [`trace`], [`tasks`]: dhat heap profiles, tracing-chrome
 //!   traces and tokio task dumps, kept for a scope and read back.
@@ -20,9 +20,8 @@
 
 pub mod atomic;
 pub mod capture;
-pub mod check;
+pub mod cli;
 pub mod contention;
-pub mod days;
 mod error;
 pub mod flame;
 pub mod heap;

@@ -1,15 +1,52 @@
-//! `cargo run -p labkit -- summary FILE`: the workbook's summary of any
-//! pprof CPU profile, the same text the pages show.
+//! `cargo run -p labkit -- summary FILE`: the short, stable summary of any
+//! profile (pprof CPU, block or mutex; dhat heap; Chrome trace).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use clap::{Parser, Subcommand, ValueEnum};
 use labkit::summary::Kind;
 
-const USAGE: &str = "usage: labkit summary FILE [--min-samples N] [--kind cpu|block|mutex]\n\n  FILE               a pprof profile (gzipped or raw protobuf), e.g. lab-out/083/cpu.pb.gz;\n                     or a dhat heap profile (dhat-heap.json) or a Chrome trace (trace.json)\n  --min-samples N    the floor the summary asks for (default 100)\n  --kind K           cpu, block or mutex, for pprof files (default: cpu for sampled profiles;\n                     for contention profiles, mutex if the file name starts with mutex, else block)";
+#[derive(Parser, Debug)]
+#[command(
+    name = "labkit",
+    about = "Reads profiles the way the workbook's pages show them"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Prints the summary of a profile: the same short text the pages show
+    Summary {
+        /// A pprof profile (gzipped or raw protobuf), e.g. lab-out/083/cpu.pb.gz; or a dhat heap
+        /// profile (dhat-heap.json) or a Chrome trace (trace.json)
+        file: PathBuf,
+        /// The floor the summary asks for
+        #[arg(long, value_name = "N", default_value_t = 100,
+              value_parser = clap::value_parser!(i64).range(1..))]
+        min_samples: i64,
+        /// For pprof files (default: cpu for sampled profiles; for contention profiles, mutex if
+        /// the file name starts with mutex, else block)
+        #[arg(long, value_enum)]
+        kind: Option<KindArg>,
+    },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum KindArg {
+    Cpu,
+    Block,
+    Mutex,
+}
 
 fn main() -> ExitCode {
-    match run(std::env::args().skip(1).collect()) {
+    // clap prints --help on stdout and exits 0; a bad argument exits 2 and
+    // names it.
+    let cli = Cli::parse();
+    match run(cli.command) {
         Ok(text) => {
             print!("{text}");
             ExitCode::SUCCESS
@@ -21,58 +58,18 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: Vec<String>) -> Result<String, String> {
-    let mut args = args.into_iter();
-    match args.next().as_deref() {
-        Some("summary") => {}
-        Some("-h" | "--help") => return Ok(format!("{USAGE}\n")),
-        Some(other) => {
-            return Err(format!(
-                "unknown command {other:?}: the only command is summary\n\n{USAGE}"
-            ));
-        }
-        None => return Err(format!("a command is needed\n\n{USAGE}")),
-    }
-    let mut file = None;
-    let mut min_samples = 100;
-    let mut kind = None;
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--min-samples" => {
-                let value = args
-                    .next()
-                    .ok_or_else(|| format!("--min-samples needs a number\n\n{USAGE}"))?;
-                min_samples = value
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|n| *n >= 1)
-                    .ok_or_else(|| {
-                        format!("--min-samples {value:?}: expected a whole number ≥ 1")
-                    })?;
-            }
-            "--kind" => {
-                let value = args
-                    .next()
-                    .ok_or_else(|| format!("--kind needs cpu, block or mutex\n\n{USAGE}"))?;
-                kind = Some(match value.as_str() {
-                    "cpu" => Kind::Cpu,
-                    "block" => Kind::Block,
-                    "mutex" => Kind::Mutex,
-                    other => return Err(format!("--kind {other:?}: expected cpu, block or mutex")),
-                });
-            }
-            flag if flag.starts_with('-') => {
-                return Err(format!("unknown flag {flag:?}\n\n{USAGE}"));
-            }
-            path if file.is_none() => file = Some(path.to_string()),
-            extra => {
-                return Err(format!(
-                    "unexpected argument {extra:?}: give one FILE\n\n{USAGE}"
-                ));
-            }
-        }
-    }
-    let file = file.ok_or_else(|| format!("summary needs a FILE\n\n{USAGE}"))?;
+fn run(command: Command) -> Result<String, String> {
+    let Command::Summary {
+        file,
+        min_samples,
+        kind,
+    } = command;
+    let kind = kind.map(|k| match k {
+        KindArg::Cpu => Kind::Cpu,
+        KindArg::Block => Kind::Block,
+        KindArg::Mutex => Kind::Mutex,
+    });
+    let file = file.to_string_lossy().into_owned();
     let path = Path::new(&file);
     if file.ends_with(".json") {
         // JSON is a dhat heap profile or a Chrome trace; each loader names
@@ -107,34 +104,40 @@ fn run(args: Vec<String>) -> Result<String, String> {
 mod tests {
     use super::*;
 
-    fn args(a: &[&str]) -> Vec<String> {
-        a.iter().map(|s| s.to_string()).collect()
+    fn parse(a: &[&str]) -> Result<Command, String> {
+        Cli::try_parse_from(std::iter::once("labkit").chain(a.iter().copied()))
+            .map(|cli| cli.command)
+            .map_err(|e| e.to_string())
+    }
+
+    fn run_args(a: &[&str]) -> Result<String, String> {
+        run(parse(a)?)
     }
 
     #[test]
     fn bad_input_is_named() {
-        assert!(run(args(&[])).unwrap_err().contains("a command is needed"));
-        assert!(run(args(&["sumary"])).unwrap_err().contains("\"sumary\""));
+        assert!(parse(&[]).unwrap_err().contains("summary"));
+        assert!(parse(&["sumary"]).unwrap_err().contains("'sumary'"));
+        assert!(parse(&["summary"]).unwrap_err().contains("<FILE>"));
+        let err = parse(&["summary", "a", "--min-samples", "0"]).unwrap_err();
         assert!(
-            run(args(&["summary"]))
-                .unwrap_err()
-                .contains("needs a FILE")
+            err.contains("--min-samples") && err.contains("'0'"),
+            "{err}"
         );
         assert!(
-            run(args(&["summary", "a", "--min-samples", "0"]))
+            parse(&["summary", "a", "--nope"])
                 .unwrap_err()
-                .contains("≥ 1")
+                .contains("'--nope'")
         );
-        assert!(
-            run(args(&["summary", "--nope"]))
-                .unwrap_err()
-                .contains("\"--nope\"")
-        );
-        let err = run(args(&["summary", "Cargo.toml"])).unwrap_err();
+        let err = parse(&["summary", "a", "--kind", "heap"]).unwrap_err();
+        assert!(err.contains("--kind") && err.contains("'heap'"), "{err}");
+        let help = Cli::try_parse_from(["labkit", "--help"]).unwrap_err();
+        assert_eq!(help.exit_code(), 0);
+        let err = run_args(&["summary", "Cargo.toml"]).unwrap_err();
         assert!(err.contains("Cargo.toml is not a pprof profile"), "{err}");
-        let err = run(args(&["summary", "../../book/book.json"])).unwrap_err();
+        let err = run_args(&["summary", "../../book/book.json"]).unwrap_err();
         assert!(err.contains("book.json cannot be read"), "{err}");
-        let err = run(args(&["summary", "no/such/file.pb.gz"])).unwrap_err();
+        let err = run_args(&["summary", "no/such/file.pb.gz"]).unwrap_err();
         assert!(err.contains("no/such/file.pb.gz does not exist"), "{err}");
     }
 }

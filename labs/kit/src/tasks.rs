@@ -279,9 +279,8 @@ mod tests {
 
     #[test]
     fn a_saved_dump_reads_back_and_a_stranger_file_is_named() {
-        let dir = std::env::temp_dir().join(format!("labkit-tasks-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("dump.txt");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dump.txt");
         let text =
             format!("# task dump: 2 tasks traced, 3 alive\ntask 7\n{TRACE}\ntask 9\n{TRACE}\n");
         std::fs::write(&path, &text).unwrap();
@@ -293,7 +292,6 @@ mod tests {
         std::fs::write(&path, "hello").unwrap();
         let err = load(&path).unwrap_err();
         assert!(err.contains("dump.txt is not a task dump"), "{err}");
-        std::fs::remove_dir_all(dir).unwrap();
     }
 
     const TRACE: &str = "╼ lab_087::await_reply at src/main.rs:6:23

@@ -162,16 +162,16 @@ mod tests {
     #[test]
     fn a_busy_thread_is_accounted_under_its_name_and_read_back() {
         let _turn = SERIAL.lock();
-        let dir = std::env::temp_dir().join(format!("labkit-threads-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path();
         let t = std::thread::Builder::new()
             .name("busy-one".into())
             .spawn(|| account(|| crate::work::burn(5, 1)))
             .unwrap();
         t.join().unwrap();
         std::thread::spawn(|| account(|| ())).join().unwrap();
-        save(&dir).unwrap();
-        let entries = load(&dir).unwrap();
+        save(dir).unwrap();
+        let entries = load(dir).unwrap();
         let busy = entries
             .iter()
             .find(|e| e.name.as_deref() == Some("busy-one"));
@@ -181,12 +181,11 @@ mod tests {
             assert!(entries.iter().any(|e| e.name.is_none()), "{entries:?}");
         }
         std::fs::write(dir.join(THREADS_FILE), "12\t1\t2\t0\tx\nnot a line\n").unwrap();
-        let err = load(&dir).unwrap_err();
+        let err = load(dir).unwrap_err();
         assert!(
             err.contains("threads.txt") && err.contains("not a line"),
             "{err}"
         );
-        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

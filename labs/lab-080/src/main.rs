@@ -9,9 +9,9 @@
 //! the profile says something else. Fix it, then self-check with
 //! `cargo test -p lab-080`. The page is `book/day-080.md`.
 
+use labkit::Error;
 use labkit::capture::ProfileScope;
 use labkit::work::burn;
-use labkit::{Error, out};
 
 // ANCHOR: shape
 /// Records in the batch.
@@ -23,7 +23,7 @@ const SCORE_UNITS: u64 = 4;
 // ANCHOR_END: shape
 
 fn main() -> Result<(), Error> {
-    let out_dir = out::dir_from_args("080");
+    let out_dir = workbook::this_day!().out_dir();
 
     // ANCHOR: scope
     {
@@ -34,7 +34,7 @@ fn main() -> Result<(), Error> {
     }
     // ANCHOR_END: scope
 
-    labkit::days::day080::report(&out_dir);
+    workbook::this_day!().report(&out_dir);
     Ok(())
 }
 

@@ -10,9 +10,9 @@
 //! Then make the profile trustworthy and self-check with
 //! `cargo test -p lab-081`. The page is `book/day-081.md`.
 
+use labkit::Error;
 use labkit::capture::ProfileScope;
 use labkit::work::burn;
-use labkit::{Error, out};
 
 // ANCHOR: shape
 /// Blocks processed: a quick run, about 15 ms of CPU.
@@ -25,12 +25,12 @@ const HASH_UNITS: u64 = 3;
 const COMPRESS_UNITS: u64 = 1;
 
 fn main() -> Result<(), Error> {
-    let out_dir = out::dir_from_args("081");
+    let out_dir = workbook::this_day!().out_dir();
     {
         let _profile = ProfileScope::start(&out_dir)?;
         std::hint::black_box(process_blocks(BLOCKS));
     }
-    labkit::days::day081::report(&out_dir);
+    workbook::this_day!().report(&out_dir);
     Ok(())
 }
 

@@ -4,16 +4,7 @@
 //! Red while the workers are unnamed (and, once named, until the pool also
 //! runs with a shared queue); green when the summary matches the solution's snapshot.
 
-use labkit::check;
-use labkit::days::day082;
-
 #[test]
 fn the_per_thread_view_names_the_overloaded_worker() {
-    check::self_check(
-        env!("CARGO_BIN_EXE_lab-082"),
-        env!("CARGO_TARGET_TMPDIR"),
-        "082",
-        day082::check,
-        "solutions/solution-082/tests/snapshots/summary__summary.snap",
-    );
+    selfcheck::lab!();
 }

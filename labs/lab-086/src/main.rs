@@ -13,9 +13,9 @@
 use std::thread;
 use std::time::{Duration, Instant};
 
+use labkit::Error;
 use labkit::contention::{self, Mutex, Receiver, bounded};
-use labkit::days::day086::{self, ITEMS, WORKERS};
-use labkit::{Error, out};
+use workbook::days::day086::{self, Flags};
 
 // ANCHOR: shape
 /// Rendering one report line: formatting plus a write to slow storage.
@@ -32,8 +32,8 @@ struct Stats {
 // ANCHOR_END: shape
 
 fn main() -> Result<(), Error> {
-    let (out_dir, numbers) = out::args_with_numbers("086", &[WORKERS, ITEMS]);
-    let (workers, items) = (numbers[0] as usize, numbers[1]);
+    let (out_dir, flags) = workbook::this_day!().args::<Flags>();
+    let (workers, items) = (flags.workers as usize, flags.items);
 
     // Every contended release, recorded: fine for a lab (see Day 085).
     contention::set_mutex_profile_fraction(1)?;
@@ -44,7 +44,7 @@ fn main() -> Result<(), Error> {
 
     contention::mutex_profile().save(&out_dir)?;
     day086::save_run(&out_dir, workers, elapsed)?;
-    day086::report(&out_dir);
+    workbook::this_day!().report(&out_dir);
     Ok(())
 }
 

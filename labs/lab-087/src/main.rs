@@ -14,10 +14,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use labkit::days::day087::{self, DUMP_1, DUMP_2};
-use labkit::{Error, out, tasks};
+use labkit::{Error, tasks};
 use tokio::sync::mpsc;
 use tokio::time::timeout;
+use workbook::days::day087::{DUMP_1, DUMP_2};
 
 // ANCHOR: shape
 const REQUESTS_PER_ROUND: u64 = 20;
@@ -42,7 +42,7 @@ struct Service {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    let out_dir = out::dir_from_args("087");
+    let out_dir = workbook::this_day!().out_dir();
     let runtime = tokio::runtime::Handle::current();
     let service = Arc::new(start_service());
 
@@ -56,7 +56,7 @@ async fn main() -> Result<(), Error> {
     second.save(&out_dir.join(DUMP_2))?;
     // ANCHOR_END: dumps
 
-    day087::report(&out_dir);
+    workbook::this_day!().report(&out_dir);
     Ok(())
 }
 

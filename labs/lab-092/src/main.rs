@@ -11,14 +11,14 @@
 
 use std::time::{Duration, Instant};
 
-use labkit::days::day092::{self, HASH_UNITS, JOBS, TICK};
+use labkit::Error;
 use labkit::work::burn;
-use labkit::{Error, out};
 use tokio::sync::oneshot;
+use workbook::days::day092::{self, HASH_UNITS, JOBS, TICK};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), Error> {
-    let out_dir = out::dir_from_args("092");
+    let out_dir = workbook::this_day!().out_dir();
 
     let (stop, stopped) = oneshot::channel();
     let heartbeat = tokio::spawn(heartbeat(stopped));
@@ -39,7 +39,7 @@ async fn main() -> Result<(), Error> {
     let _ = stop.send(());
     let lateness = heartbeat.await.expect("the heartbeat panicked");
     day092::save(&out_dir, &lateness, &job_times)?;
-    day092::report(&out_dir);
+    workbook::this_day!().report(&out_dir);
     Ok(())
 }
 

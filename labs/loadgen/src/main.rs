@@ -8,94 +8,89 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser, ValueEnum};
+use labkit::cli::Listen;
 use labkit::http::{self, quantile};
 
-/// name, requests per second, seconds — from the seed's load scripts.
-const SCENARIOS: &[(&str, u64, u64)] = &[("normal", 10, 30), ("high", 50, 20), ("burst", 100, 10)];
+/// Where the Day 089 service listens unless told otherwise (its `--addr`
+/// default). Give `--addr` to drive a service elsewhere.
+const DEFAULT_ADDR: &str = "127.0.0.1:8089";
 const BODY: &str = r#"{"workers": 2, "items": 20}"#;
+
+/// Drives a service with the Go seeds' load scenarios: `POST /load` at a
+/// steady rate for a while, then the round-trip percentiles.
+#[derive(Parser, Debug)]
+#[command(name = "loadgen")]
+struct Cli {
+    /// The scenario: normal (10/s for 30 s), high (50/s for 20 s), burst (100/s for 10 s)
+    #[arg(long, value_enum)]
+    scenario: Scenario,
+    #[command(flatten)]
+    listen: Listen,
+    /// Override the scenario's length, in whole seconds
+    #[arg(long, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=600))]
+    duration: Option<u64>,
+}
+
+/// The seed's load scripts.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Scenario {
+    Normal,
+    High,
+    Burst,
+}
+
+impl Scenario {
+    /// Requests per second, and seconds.
+    fn shape(self) -> (u64, u64) {
+        match self {
+            Scenario::Normal => (10, 30),
+            Scenario::High => (50, 20),
+            Scenario::Burst => (100, 10),
+        }
+    }
+}
 
 struct Plan {
     addr: SocketAddr,
     rate: u64,
     duration: Duration,
-    name: &'static str,
+    name: String,
 }
 
-fn usage() -> String {
-    let names: Vec<String> = SCENARIOS
-        .iter()
-        .map(|(n, r, s)| format!("{n} ({r}/s for {s} s)"))
-        .collect();
-    format!(
-        "usage: loadgen --scenario NAME [--addr HOST:PORT] [--duration SECONDS]\n\n  --scenario  {}\n  --addr      the service (default {}; loopback only)\n  --duration  override the scenario's length, 1–600 s",
-        names.join(", "),
-        labkit::days::day089::PORT
-    )
-}
-
-fn parse(args: Vec<String>) -> Result<Plan, String> {
-    let mut scenario = None;
-    let mut addr: SocketAddr = labkit::days::day089::PORT.parse().expect("a valid default");
-    let mut duration = None;
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        let mut value = || {
-            args.next()
-                .ok_or_else(|| format!("{arg} needs a value\n\n{}", usage()))
-        };
-        match arg.as_str() {
-            "--scenario" => {
-                let v = value()?;
-                scenario =
-                    Some(*SCENARIOS.iter().find(|(n, _, _)| *n == v).ok_or_else(|| {
-                        format!("--scenario {v:?}: expected normal, high or burst")
-                    })?);
-            }
-            "--addr" => {
-                let v = value()?;
-                addr = v
-                    .parse()
-                    .ok()
-                    .filter(|a: &SocketAddr| a.ip().is_loopback())
-                    .ok_or_else(|| {
-                        format!(
-                            "--addr {v:?}: expected a loopback HOST:PORT such as 127.0.0.1:8089"
-                        )
-                    })?;
-            }
-            "--duration" => {
-                let v = value()?;
-                let secs = v
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|s| (1..=600).contains(s))
-                    .ok_or_else(|| {
-                        format!("--duration {v:?}: expected whole seconds from 1 to 600")
-                    })?;
-                duration = Some(Duration::from_secs(secs));
-            }
-            "-h" | "--help" => return Err(usage()),
-            other => return Err(format!("unknown argument {other:?}\n\n{}", usage())),
-        }
+/// The plan a command line asks for; errors name the flag (clap's, or
+/// `--addr` when it is not on loopback: this tool only loads your own
+/// machine).
+fn parse<I, T>(args: I) -> Result<Plan, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = Cli::try_parse_from(args)?;
+    let addr = cli
+        .listen
+        .addr
+        .unwrap_or_else(|| DEFAULT_ADDR.parse().expect("a valid default"));
+    if !addr.ip().is_loopback() {
+        return Err(Cli::command().error(
+            ErrorKind::ValueValidation,
+            format!("--addr {addr}: expected a loopback HOST:PORT such as {DEFAULT_ADDR}"),
+        ));
     }
-    let (name, rate, secs) =
-        scenario.ok_or_else(|| format!("--scenario is required\n\n{}", usage()))?;
+    let (rate, secs) = cli.scenario.shape();
     Ok(Plan {
         addr,
         rate,
-        duration: duration.unwrap_or(Duration::from_secs(secs)),
-        name,
+        duration: Duration::from_secs(cli.duration.unwrap_or(secs)),
+        name: format!("{:?}", cli.scenario).to_lowercase(),
     })
 }
 
 fn main() -> ExitCode {
-    let plan = match parse(std::env::args().skip(1).collect()) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("loadgen: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    // --help goes to stdout and exits 0; a bad flag exits 2, named.
+    let plan = parse(std::env::args_os()).unwrap_or_else(|e| e.exit());
     println!(
         "{}: POST /load to {} at {}/s for {} s",
         plan.name,
@@ -156,41 +151,35 @@ fn run(plan: &Plan) -> (Vec<Duration>, usize) {
 mod tests {
     use super::*;
 
-    fn args(a: &[&str]) -> Vec<String> {
-        a.iter().map(|s| s.to_string()).collect()
+    fn parse_args(a: &[&str]) -> Result<Plan, String> {
+        parse(std::iter::once("loadgen").chain(a.iter().copied())).map_err(|e| e.to_string())
     }
 
     #[test]
     fn scenarios_are_the_seeds_and_bad_input_is_named() {
-        let p = parse(args(&["--scenario", "burst"])).ok().unwrap();
+        let p = parse_args(&["--scenario", "burst"]).ok().unwrap();
         assert_eq!((p.rate, p.duration), (100, Duration::from_secs(10)));
-        let p = parse(args(&["--scenario", "normal", "--duration", "2"]))
+        assert_eq!(p.addr.to_string(), DEFAULT_ADDR);
+        let p = parse_args(&["--scenario", "normal", "--duration", "2"])
             .ok()
             .unwrap();
         assert_eq!((p.rate, p.duration), (10, Duration::from_secs(2)));
+        let err = parse_args(&["--scenario", "huge"]).err().unwrap();
         assert!(
-            parse(args(&["--scenario", "huge"]))
-                .err()
-                .unwrap()
-                .contains("\"huge\"")
+            err.contains("'huge'") && err.contains("--scenario"),
+            "{err}"
         );
-        assert!(
-            parse(args(&["--scenario", "high", "--addr", "10.0.0.1:80"]))
-                .err()
-                .unwrap()
-                .contains("loopback")
-        );
-        assert!(
-            parse(args(&["--scenario", "high", "--duration", "0"]))
-                .err()
-                .unwrap()
-                .contains("1 to 600")
-        );
-        assert!(
-            parse(args(&[]))
-                .err()
-                .unwrap()
-                .contains("--scenario is required")
-        );
+        let err = parse_args(&["--scenario", "high", "--addr", "10.0.0.1:80"])
+            .err()
+            .unwrap();
+        assert!(err.contains("loopback") && err.contains("--addr"), "{err}");
+        let err = parse_args(&["--scenario", "high", "--duration", "0"])
+            .err()
+            .unwrap();
+        assert!(err.contains("--duration") && err.contains("'0'"), "{err}");
+        let err = parse_args(&[]).err().unwrap();
+        assert!(err.contains("--scenario"), "{err}");
+        let help = parse(["loadgen", "--help"]).err().unwrap();
+        assert_eq!(help.exit_code(), 0);
     }
 }

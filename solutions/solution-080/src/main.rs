@@ -5,9 +5,9 @@
 //! the profile is saved as `cpu.pb.gz` and `cpu.svg` when the profiling
 //! scope ends.
 
+use labkit::Error;
 use labkit::capture::ProfileScope;
 use labkit::work::burn;
-use labkit::{Error, out};
 
 // ANCHOR: shape
 /// Records in the batch.
@@ -19,7 +19,7 @@ const SCORE_UNITS: u64 = 4;
 // ANCHOR_END: shape
 
 fn main() -> Result<(), Error> {
-    let out_dir = out::dir_from_args("080");
+    let out_dir = workbook::this_day!().out_dir();
 
     // ANCHOR: scope
     {
@@ -31,7 +31,7 @@ fn main() -> Result<(), Error> {
     }
     // ANCHOR_END: scope
 
-    labkit::days::day080::report(&out_dir);
+    workbook::this_day!().report(&out_dir);
     Ok(())
 }
 

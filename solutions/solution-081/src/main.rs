@@ -6,9 +6,9 @@
 //! sampler: about 250 samples a second of CPU on this machine, whatever
 //! frequency is asked for.
 
+use labkit::Error;
 use labkit::capture::ProfileScope;
 use labkit::work::burn;
-use labkit::{Error, out};
 
 // ANCHOR: shape
 /// Blocks processed. At ~0.7 ms of CPU per block, 1 500 blocks give the
@@ -22,12 +22,12 @@ const HASH_UNITS: u64 = 3;
 const COMPRESS_UNITS: u64 = 1;
 
 fn main() -> Result<(), Error> {
-    let out_dir = out::dir_from_args("081");
+    let out_dir = workbook::this_day!().out_dir();
     {
         let _profile = ProfileScope::start(&out_dir)?;
         std::hint::black_box(process_blocks(BLOCKS));
     }
-    labkit::days::day081::report(&out_dir);
+    workbook::this_day!().report(&out_dir);
     Ok(())
 }
 

@@ -12,9 +12,9 @@ use std::thread;
 
 use labkit::capture::ProfileScope;
 use labkit::contention::{Receiver, Sender, bounded};
-use labkit::days::day082;
 use labkit::work::burn;
-use labkit::{Error, out, threads};
+use labkit::{Error, threads};
+use workbook::days::day082;
 
 // ANCHOR: shape
 const WORKERS: u64 = 4;
@@ -25,7 +25,7 @@ const PRICE_UNITS: u64 = 3;
 // ANCHOR_END: shape
 
 fn main() -> Result<(), Error> {
-    let out_dir = out::dir_from_args("082");
+    let out_dir = workbook::this_day!().out_dir();
 
     let skewed = out_dir.join(day082::PARTITIONED);
     std::fs::create_dir_all(&skewed).map_err(|e| Error::io(skewed.display(), e))?;
@@ -39,7 +39,7 @@ fn main() -> Result<(), Error> {
     profile_run(&shared, run_shared_queue)?;
     // ANCHOR_END: shared_run
 
-    day082::report(&out_dir);
+    workbook::this_day!().report(&out_dir);
     Ok(())
 }
 

@@ -46,7 +46,7 @@ struct Done {
 }
 
 fn main() -> Result<(), Error> {
-    let out_dir = labkit::out::dir_from_args("083");
+    let out_dir = workbook::this_day!().out_dir();
 
     // ANCHOR: profile
     let capture = Capture::start()?;
@@ -61,7 +61,7 @@ fn main() -> Result<(), Error> {
     profile.save_flame_graph(&out_dir.join(FLAME_FILE))?;
     // ANCHOR_END: write
 
-    labkit::days::day083::report(&out_dir);
+    workbook::this_day!().report(&out_dir);
     // ANCHOR: exit
     // A worker-pool program reports failure through its exit code.
     // `process::exit` ends the process at once: no destructor runs after it.

@@ -11,8 +11,8 @@
 use std::thread;
 
 use crossbeam_channel::{Receiver, Sender, bounded};
+use labkit::Error;
 use labkit::heap::HeapScope;
-use labkit::{Error, out};
 
 // ANCHOR: allocator
 // dhat sees allocations through the global allocator: one line, in the
@@ -30,7 +30,7 @@ const SCRATCH_BYTES: usize = 64 * 1024;
 // ANCHOR_END: shape
 
 fn main() -> Result<(), Error> {
-    let out_dir = out::dir_from_args("084");
+    let out_dir = workbook::this_day!().out_dir();
 
     // ANCHOR: scope
     {
@@ -42,7 +42,7 @@ fn main() -> Result<(), Error> {
     }
     // ANCHOR_END: scope
 
-    labkit::days::day084::report(&out_dir);
+    workbook::this_day!().report(&out_dir);
     Ok(())
 }
 

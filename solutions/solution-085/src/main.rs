@@ -9,11 +9,11 @@
 use std::thread;
 use std::time::Duration;
 
+use labkit::Error;
 use labkit::capture::Capture;
 use labkit::contention::{self, Receiver, Sender, bounded};
-use labkit::days::day085::{ITEMS, WORKERS};
 use labkit::work::burn;
-use labkit::{Error, out};
+use workbook::days::day085::Flags;
 
 // ANCHOR: shape
 /// Room in the work channel: two items, as in the Go seed.
@@ -27,8 +27,8 @@ const SINK_DELAY: Duration = Duration::from_millis(2);
 // ANCHOR_END: shape
 
 fn main() -> Result<(), Error> {
-    let (out_dir, numbers) = out::args_with_numbers("085", &[WORKERS, ITEMS]);
-    let (workers, items) = (numbers[0] as usize, numbers[1]);
+    let (out_dir, flags) = workbook::this_day!().args::<Flags>();
+    let (workers, items) = (flags.workers as usize, flags.items);
 
     // ANCHOR: rate
     // Record every wait. Rate 1 is right for a lab: a small program, and we
@@ -45,7 +45,7 @@ fn main() -> Result<(), Error> {
     contention::block_profile().save(&out_dir)?;
     // ANCHOR_END: capture
 
-    labkit::days::day085::report(&out_dir);
+    workbook::this_day!().report(&out_dir);
     Ok(())
 }
 

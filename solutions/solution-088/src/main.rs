@@ -21,7 +21,7 @@ const LIFETIME: Duration = Duration::from_secs(60);
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    let out_dir = out::dir_from_args("088");
+    let out_dir = workbook::this_day!().out_dir();
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| Error::io("cannot listen on 127.0.0.1", e))?;

@@ -23,9 +23,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use labkit::capture::Capture;
 use labkit::contention::{self, Mutex, Receiver, Sender, bounded};
-use labkit::days::day089::{self, PORT};
-use labkit::{Error, out, tasks};
+use labkit::{Error, tasks};
 use serde_json::{Value, json};
+use workbook::days::day089;
 
 /// What the service shares between its HTTP handlers and its pipeline.
 struct App {
@@ -52,8 +52,8 @@ struct Stats {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    let (out_dir, numbers, addr) = out::args_with_addr("089", &[], PORT);
-    let _ = (out_dir, numbers);
+    let (_out_dir, flags) = workbook::this_day!().args::<day089::Flags>();
+    let addr = flags.addr();
     // Off by default, like Go's; a service that serves these endpoints
     // turns them on at a rate it can afford (Day 085).
     contention::set_block_profile_rate(10_000)?;

@@ -11,8 +11,8 @@ use std::thread;
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, bounded};
+use labkit::Error;
 use labkit::trace::TraceScope;
-use labkit::{Error, out};
 use tracing::info_span;
 
 // ANCHOR: shape
@@ -25,7 +25,7 @@ const SINK_TIME: Duration = Duration::from_millis(2);
 // ANCHOR_END: shape
 
 fn main() -> Result<(), Error> {
-    let out_dir = out::dir_from_args("090");
+    let out_dir = workbook::this_day!().out_dir();
 
     // ANCHOR: scope
     {
@@ -36,7 +36,7 @@ fn main() -> Result<(), Error> {
     }
     // ANCHOR_END: scope
 
-    labkit::days::day090::report(&out_dir);
+    workbook::this_day!().report(&out_dir);
     Ok(())
 }
 

@@ -40,7 +40,7 @@
 //!
 //! With both profiles off, a lock or channel operation costs one relaxed
 //! atomic load more than the type it wraps: no clock read, no stack, no
-//! allocation, no lock (`cargo bench -p labkit` measures it). With a
+//! allocation, no lock (`cargo bench -p bench` measures it). With a
 //! profile on, an *uncontended* lock operation adds a `try_lock` and a small
 //! bookkeeping lock per lock and release; a recorded event walks the stack
 //! (a few microseconds) and takes the profile's table lock. Stacks are

@@ -1,0 +1,93 @@
+//! What the contention wrappers cost: `cargo bench -p bench`.
+//!
+//! - off: profiling off, uncontended, against the bare parking_lot /
+//!   crossbeam-channel operation (the target is ≤ 1.05×);
+//! - on: rate 1 / fraction 1, uncontended, and under contention (two
+//!   threads on one lock), against the same with profiling off.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::thread;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use labkit::contention;
+
+fn uncontended(c: &mut Criterion) {
+    let mut g = c.benchmark_group("uncontended");
+    let bare = parking_lot::Mutex::new(0u64);
+    g.bench_function("parking_lot::Mutex lock+unlock", |b| {
+        b.iter(|| *black_box(&bare).lock() += 1)
+    });
+    let wrapped = contention::Mutex::new(0u64);
+    g.bench_function("contention::Mutex lock+unlock, off", |b| {
+        b.iter(|| *black_box(&wrapped).lock() += 1)
+    });
+
+    let (tx, rx) = crossbeam_channel::bounded::<u64>(1);
+    g.bench_function("crossbeam send+recv", |b| {
+        b.iter(|| {
+            tx.send(black_box(1)).unwrap();
+            rx.recv().unwrap()
+        })
+    });
+    let (ptx, prx) = contention::bounded::<u64>(1);
+    g.bench_function("contention send+recv, off", |b| {
+        b.iter(|| {
+            ptx.send(black_box(1)).unwrap();
+            prx.recv().unwrap()
+        })
+    });
+
+    contention::set_block_profile_rate(1).unwrap();
+    contention::set_mutex_profile_fraction(1).unwrap();
+    g.bench_function("contention::Mutex lock+unlock, on", |b| {
+        b.iter(|| *black_box(&wrapped).lock() += 1)
+    });
+    g.bench_function("contention send+recv, on", |b| {
+        b.iter(|| {
+            ptx.send(black_box(1)).unwrap();
+            prx.recv().unwrap()
+        })
+    });
+    contention::set_block_profile_rate(0).unwrap();
+    contention::set_mutex_profile_fraction(0).unwrap();
+    contention::reset();
+    g.finish();
+}
+
+/// Two threads taking turns on one lock, 10 000 lock/unlock each.
+fn two_threads<M: Send + Sync + 'static>(lock: Arc<M>, op: fn(&M)) {
+    let other = {
+        let lock = Arc::clone(&lock);
+        thread::spawn(move || {
+            for _ in 0..10_000 {
+                op(&lock);
+            }
+        })
+    };
+    for _ in 0..10_000 {
+        op(&lock);
+    }
+    other.join().unwrap();
+}
+
+fn contended(c: &mut Criterion) {
+    let mut g = c.benchmark_group("contended, 2 threads x 10k");
+    g.sample_size(20);
+    let lock = Arc::new(contention::Mutex::new(0u64));
+    g.bench_function("contention::Mutex, off", |b| {
+        b.iter(|| two_threads(Arc::clone(&lock), |m| *m.lock() += 1))
+    });
+    contention::set_block_profile_rate(1).unwrap();
+    contention::set_mutex_profile_fraction(1).unwrap();
+    g.bench_function("contention::Mutex, rate 1 / fraction 1", |b| {
+        b.iter(|| two_threads(Arc::clone(&lock), |m| *m.lock() += 1))
+    });
+    contention::set_block_profile_rate(0).unwrap();
+    contention::set_mutex_profile_fraction(0).unwrap();
+    contention::reset();
+    g.finish();
+}
+
+criterion_group!(benches, uncontended, contended);
+criterion_main!(benches);

@@ -1,0 +1,60 @@
+//! Day 080, a first CPU profile: one thread's batch, profiled from start to
+//! end, with the 1:4 split between parsing and scoring plain to see.
+
+use std::path::Path;
+
+use crate::verdict::Failure;
+use labkit::capture::PPROF_FILE;
+use labkit::summary::CpuSummary;
+
+pub const DAY: &str = crate::registry::module_day(module_path!());
+
+/// The batch burns about a second of CPU on one thread: 230–260 samples
+/// measured on the 2-core machine the workbook was written on.
+pub const MIN_SAMPLES: i64 = 150;
+
+const SCOPE_HINT: &str = "`let _ = value;` drops the value on that very line; a named binding \
+such as `let _profile = value;` keeps it to the end of the block";
+
+/// Reads `dir/cpu.pb.gz` and checks it is the profile the day expects.
+pub fn check(dir: &Path) -> Result<CpuSummary, Failure> {
+    let summary = crate::verdict::load_cpu_summary(DAY, &dir.join(PPROF_FILE), MIN_SAMPLES)?;
+    let fail = |symptom: String, hint: &'static str| Failure {
+        day: DAY,
+        symptom,
+        hint,
+    };
+    if summary.samples == 0 {
+        return Err(fail(
+            "cpu profile has 0 samples: the profiler stopped before the work began".into(),
+            SCOPE_HINT,
+        ));
+    }
+    if summary.samples < MIN_SAMPLES {
+        return Err(fail(
+            format!(
+                "cpu profile has only {} samples (want at least {MIN_SAMPLES}): part of the \
+                 batch ran unprofiled",
+                summary.samples
+            ),
+            SCOPE_HINT,
+        ));
+    }
+    crate::verdict::expect_shares(
+        DAY,
+        &summary,
+        &[
+            ("score_batch", 90.0, 100.1),
+            ("score", 65.0, 92.0),
+            ("parse", 10.0, 30.0),
+        ],
+        "keep the 1:4 split between parse and score, and their #[inline(never)]",
+    )?;
+    Ok(summary)
+}
+
+/// Checks what a run wrote into `dir` and prints the closing lines.
+pub fn report(dir: &Path) {
+    let files = [dir.join(PPROF_FILE), dir.join(labkit::capture::FLAME_FILE)];
+    crate::verdict::report(&files, &check(dir));
+}

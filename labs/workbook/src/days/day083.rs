@@ -1,0 +1,84 @@
+//! Day 083, profiling concurrent code: the CPU profile of a worker pool must
+//! be a whole, readable file that shows the workers' frames on top.
+
+use std::path::Path;
+
+use crate::verdict::Failure;
+use labkit::capture::PPROF_FILE;
+use labkit::profile::{self, LoadError};
+use labkit::summary::{self, CpuSummary};
+
+pub const DAY: &str = crate::registry::module_day(module_path!());
+
+/// The floor the summary asks for. The workload burns about 1.2 CPU-seconds
+/// of work, which gave 300–400 samples on the 2-core machine the workbook
+/// was measured on, with the other core busy or idle.
+pub const MIN_SAMPLES: i64 = 150;
+
+const FLUSH_HINT: &str = "a BufWriter holds bytes until it is flushed or dropped, and \
+std::process::exit runs no destructors: flush the writer (or call into_inner) before the \
+program exits";
+
+/// Reads `dir/cpu.pb.gz` and checks it is the profile the day expects.
+pub fn check(dir: &Path) -> Result<CpuSummary, Failure> {
+    let fail = |symptom: String, hint: &'static str| Failure {
+        day: DAY,
+        symptom,
+        hint,
+    };
+    let path = dir.join(PPROF_FILE);
+    let profile = profile::load(&path).map_err(|e| match e {
+        LoadError::Empty(_) => fail(
+            "cpu profile is 0 bytes: the program exited before its buffered writer was flushed"
+                .into(),
+            FLUSH_HINT,
+        ),
+        LoadError::Truncated(_, n) => fail(
+            format!(
+                "cpu profile is truncated ({n} bytes, its gzip stream stops early): the program \
+                 exited before its buffered writer was flushed"
+            ),
+            FLUSH_HINT,
+        ),
+        other => fail(
+            format!("cpu profile cannot be read: {other}"),
+            "run the program again and read what it printed when it stopped",
+        ),
+    })?;
+    let summary = summary::cpu(&profile, MIN_SAMPLES);
+    if summary.samples < MIN_SAMPLES {
+        return Err(fail(
+            format!(
+                "cpu profile has too few samples ({}; want at least {MIN_SAMPLES})",
+                summary.samples
+            ),
+            "keep the profiler running until every worker has finished",
+        ));
+    }
+    let expected = [
+        ("worker", 90.0, 100.1),
+        ("checksum", 65.0, 92.0),
+        ("encode", 10.0, 30.0),
+    ];
+    for (name, low, high) in expected {
+        let p = summary.percent(name);
+        if !(low..high).contains(&p) {
+            return Err(fail(
+                format!(
+                    "cpu profile does not show the expected split: {name} holds {p:.1}% of \
+                     samples, expected {low:.0}–{:.0}%",
+                    high.min(100.0)
+                ),
+                "the workers' work is checksum (4 parts) then encode (1 part); \
+                 keep that split and the frames' #[inline(never)]",
+            ));
+        }
+    }
+    Ok(summary)
+}
+
+/// Checks what a run wrote into `dir` and prints the closing lines.
+pub fn report(dir: &Path) {
+    let files = [dir.join(PPROF_FILE), dir.join(labkit::capture::FLAME_FILE)];
+    crate::verdict::report(&files, &check(dir));
+}

@@ -1,0 +1,198 @@
+//! Day 089, live profiling a tokio service: while a CPU profile is taken
+//! through `/debug/pprof/profile`, the service must keep answering
+//! `/stats` about as fast as when idle.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::service::{Launch, Service};
+use crate::verdict::Failure;
+use labkit::http;
+
+pub const DAY: &str = crate::registry::module_day(module_path!());
+/// The default address: loopback only.
+pub const PORT: &str = "127.0.0.1:8089";
+
+/// The day's flags: `--addr HOST:PORT`, where the service listens.
+#[derive(clap::Args, Debug, Clone, PartialEq, Eq)]
+pub struct Flags {
+    #[command(flatten)]
+    pub listen: labkit::cli::Listen,
+}
+
+impl Flags {
+    /// `--addr`, or [`PORT`] when it is not given.
+    pub fn addr(&self) -> SocketAddr {
+        self.listen
+            .addr
+            .unwrap_or_else(|| PORT.parse().expect("PORT is a valid address"))
+    }
+}
+/// The longest CPU profile the service takes.
+pub const MAX_SECONDS: u64 = 30;
+/// The capture the check asks for.
+pub const CAPTURE_SECONDS: u64 = 2;
+
+/// The yardstick: while a capture runs, no `/stats` round trip may take
+/// more than this share of the capture's own wall time, measured in the
+/// same window. A handler that sleeps on the executor's only thread holds
+/// every request for the rest of the capture (a share near 1); a capture
+/// on the blocking pool costs a request only the scheduler's slices. Both
+/// stretch alike on a busy machine, so the verdict does not move with load.
+pub const MAX_STALL_PER_CAPTURE: f64 = 0.25;
+
+/// What the check saw.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The slowest `/stats` round trip while the capture ran.
+    pub longest_stats: Duration,
+    /// How long the capture request took, start to answer.
+    pub capture: Duration,
+    pub profile_bytes: usize,
+}
+
+impl Outcome {
+    /// The slowest round trip, as a share of the capture.
+    pub fn stall_share(&self) -> f64 {
+        self.longest_stats.as_secs_f64() / self.capture.as_secs_f64().max(1e-9)
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "live profiling of the service")?;
+        let met = if self.stall_share() < MAX_STALL_PER_CAPTURE {
+            "met"
+        } else {
+            "missed"
+        };
+        writeln!(
+            f,
+            "/stats during a {CAPTURE_SECONDS} s CPU profile: every round trip under \
+             {MAX_STALL_PER_CAPTURE} of the capture's time ({met})"
+        )?;
+        writeln!(
+            f,
+            "/debug/pprof/profile returned a pprof file that reads back"
+        )
+    }
+}
+
+fn fail(symptom: String, hint: &'static str) -> Failure {
+    Failure {
+        day: DAY,
+        symptom,
+        hint,
+    }
+}
+
+/// Starts the service on a free port (with `launch`, from the test
+/// harness), and returns it with its address.
+pub fn start(
+    launch: Launch,
+    exe: &Path,
+    dir: &Path,
+) -> Result<(Box<dyn Service>, SocketAddr), Failure> {
+    let rerun = "start the service by hand (cargo run -p lab-089) and read what it prints";
+    let mut service = launch(exe, dir, &["--addr", "127.0.0.1:0"]).map_err(|e| fail(e, rerun))?;
+    let first = service.first_line().map_err(|e| fail(e, rerun))?;
+    let addr = first
+        .split_whitespace()
+        .find_map(|w| w.parse::<SocketAddr>().ok())
+        .ok_or_else(|| {
+            fail(
+                format!("the service did not say where it listens: {first:?}"),
+                rerun,
+            )
+        })?;
+    Ok((service, addr))
+}
+
+/// `/stats` round trips, one every `gap`, for `count` times.
+fn stats_latencies(addr: SocketAddr, count: usize, gap: Duration) -> Result<Vec<Duration>, String> {
+    let mut times = Vec::with_capacity(count);
+    for _ in 0..count {
+        let r = http::request(addr, "GET", "/stats", None, Duration::from_secs(10))
+            .map_err(|e| format!("GET /stats failed: {e}"))?;
+        if r.status != 200 {
+            return Err(format!("GET /stats answered {}: {}", r.status, r.text()));
+        }
+        times.push(r.elapsed);
+        std::thread::sleep(gap);
+    }
+    Ok(times)
+}
+
+/// Runs the service, measures `/stats` idle and during a CPU profile, and
+/// checks the profile it returns.
+pub fn check(launch: Launch, exe: &Path, dir: &Path) -> Result<Outcome, Failure> {
+    let (service, addr) = start(launch, exe, dir)?;
+    let rerun = "start the service by hand and try the endpoints with curl";
+    // Some load, so there is something to profile.
+    let load = http::request(
+        addr,
+        "POST",
+        "/load",
+        Some(r#"{"workers": 2, "items": 200}"#),
+        Duration::from_secs(5),
+    )
+    .map_err(|e| fail(format!("POST /load failed: {e}"), rerun))?;
+    if load.status != 202 {
+        return Err(fail(
+            format!("POST /load answered {}: {}", load.status, load.text()),
+            rerun,
+        ));
+    }
+    let capture = std::thread::spawn(move || {
+        http::request(
+            addr,
+            "GET",
+            &format!("/debug/pprof/profile?seconds={CAPTURE_SECONDS}"),
+            None,
+            Duration::from_secs(CAPTURE_SECONDS + 20),
+        )
+    });
+    // Give the capture a head start, then ask for /stats while it runs.
+    std::thread::sleep(Duration::from_millis(200));
+    let during =
+        stats_latencies(addr, 30, Duration::from_millis(20)).map_err(|e| fail(e, rerun))?;
+    let profile = capture
+        .join()
+        .map_err(|_| fail("the capture thread panicked".into(), rerun))?
+        .map_err(|e| fail(format!("GET /debug/pprof/profile failed: {e}"), rerun))?;
+    drop(service);
+
+    let outcome = Outcome {
+        longest_stats: during.iter().max().copied().unwrap_or_default(),
+        capture: profile.elapsed,
+        profile_bytes: profile.body.len(),
+    };
+    if outcome.stall_share() >= MAX_STALL_PER_CAPTURE {
+        return Err(fail(
+            format!(
+                "a /stats request took {} ms while a {} ms CPU profile was taken ({:.0}% of it): \
+                 the profile handler blocks the executor",
+                outcome.longest_stats.as_millis(),
+                outcome.capture.as_millis(),
+                outcome.stall_share() * 100.0
+            ),
+            "the handler sleeps for the whole capture on the only thread that serves requests; \
+             run the capture with tokio::task::spawn_blocking and .await it",
+        ));
+    }
+    if profile.status != 200 {
+        return Err(fail(
+            format!(
+                "the profile endpoint answered {}: {}",
+                profile.status,
+                profile.text()
+            ),
+            rerun,
+        ));
+    }
+    labkit::profile::decode(Path::new("/debug/pprof/profile"), &profile.body)
+        .map_err(|e| fail(format!("the profile endpoint's answer: {e}"), rerun))?;
+    Ok(outcome)
+}

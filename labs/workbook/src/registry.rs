@@ -1,0 +1,347 @@
+//! Every day of the workbook, in book order, declared once.
+//!
+//! An entry holds what cannot be derived: the id, the title, the symptom
+//! the lab as shipped must fail with, and how the day is checked.
+//! Everything else follows from the id by convention — the packages
+//! `lab-083` and `solution-083`, the page `book/day-083.md`, the snapshot
+//! `solutions/solution-083/tests/snapshots/solution__summary.snap`, the
+//! output directory `lab-out/083/` — and `cargo run -p workbook -- check`
+//! proves the files are where the conventions say.
+//!
+//! The pages include each symptom from here (by the anchors `symptom-NNN`), so
+//! the book, the self-check and CI's red check read the same sentence.
+//!
+//! To add a day: copy a lab, its solution and its page under the new id,
+//! add one entry below, and run the check.
+
+use std::fmt::Display;
+use std::path::{Path, PathBuf};
+
+use crate::days;
+use crate::service::Launch;
+use crate::verdict::Failure;
+
+/// One day of the workbook.
+#[derive(Debug)]
+pub struct Day {
+    /// Three digits, as in `lab-083`: the only place a day's id is typed.
+    pub id: &'static str,
+    pub title: &'static str,
+    /// What the lab's self-check says as shipped (the `symptom:` line
+    /// contains it; numbers may surround it). For a day not yet written,
+    /// the pitfall it will teach.
+    pub symptom: &'static str,
+    pub check: Check,
+    /// Whether a fixed lab must print exactly the solution's summary.
+    /// Day 086 accepts any fix that cools the lock, and different fixes
+    /// leave different contention behind.
+    pub lab_matches_solution: bool,
+}
+
+/// How a day judges a program. Each returns the summary a passing check
+/// prints (the solution's snapshot), or the day's [`Failure`].
+#[derive(Debug, Clone, Copy)]
+pub enum Check {
+    /// Run the program with `--out DIR` to its end, then read what it
+    /// wrote. `report` is what the program itself prints when it is done:
+    /// what it wrote, and what is wrong with it or what to run next.
+    Files {
+        check: fn(&Path) -> Result<String, Failure>,
+        report: fn(&Path),
+    },
+    /// Start the program as a service and drive it from outside.
+    Service(fn(Launch, &Path, &Path) -> Result<String, Failure>),
+    /// The page, lab and solution are still to be written.
+    NotWritten,
+}
+
+fn shown<T: Display>(verdict: Result<T, Failure>) -> Result<String, Failure> {
+    verdict.map(|summary| summary.to_string())
+}
+
+/// The days, in book order.
+pub const DAYS: &[Day] = &[
+    Day {
+        id: "080",
+        title: "a first CPU profile",
+        // ANCHOR: symptom-080
+        symptom: "cpu profile has 0 samples: the profiler stopped before the work began",
+        // ANCHOR_END: symptom-080
+        check: Check::Files {
+            check: |dir| shown(days::day080::check(dir)),
+            report: days::day080::report,
+        },
+        lab_matches_solution: true,
+    },
+    Day {
+        id: "081",
+        title: "sampling is statistics",
+        // ANCHOR: symptom-081
+        symptom: "too few to rank hash and compress",
+        // ANCHOR_END: symptom-081
+        check: Check::Files {
+            check: |dir| shown(days::day081::check(dir)),
+            report: days::day081::report,
+        },
+        lab_matches_solution: true,
+    },
+    Day {
+        id: "082",
+        title: "whose CPU is it?",
+        // ANCHOR: symptom-082
+        symptom: "every worker thread is unnamed",
+        // ANCHOR_END: symptom-082
+        check: Check::Files {
+            check: |dir| shown(days::day082::check(dir)),
+            report: days::day082::report,
+        },
+        lab_matches_solution: true,
+    },
+    Day {
+        id: "083",
+        title: "profiling concurrent code",
+        // ANCHOR: symptom-083
+        symptom: "cpu profile is 0 bytes: the program exited before its buffered writer was flushed",
+        // ANCHOR_END: symptom-083
+        check: Check::Files {
+            check: |dir| shown(days::day083::check(dir)),
+            report: days::day083::report,
+        },
+        lab_matches_solution: true,
+    },
+    Day {
+        id: "084",
+        title: "heap profiles",
+        // ANCHOR: symptom-084
+        symptom: "heap profile holds no allocation from build_receipt",
+        // ANCHOR_END: symptom-084
+        check: Check::Files {
+            check: |dir| shown(days::day084::check(dir)),
+            report: days::day084::report,
+        },
+        lab_matches_solution: true,
+    },
+    Day {
+        id: "085",
+        title: "the block profile",
+        // ANCHOR: symptom-085
+        symptom: "block profile has 0 contentions: block sampling was never turned on",
+        // ANCHOR_END: symptom-085
+        check: Check::Files {
+            check: |dir| shown(days::day085::check(dir)),
+            report: days::day085::report,
+        },
+        lab_matches_solution: true,
+    },
+    Day {
+        id: "086",
+        title: "the mutex profile",
+        // ANCHOR: symptom-086
+        symptom: "one hot lock: the releases in record_result kept other threads waiting",
+        // ANCHOR_END: symptom-086
+        check: Check::Files {
+            check: |dir| shown(days::day086::check(dir)),
+            report: days::day086::report,
+        },
+        lab_matches_solution: false,
+    },
+    Day {
+        id: "087",
+        title: "task dumps and leaks",
+        // ANCHOR: symptom-087
+        symptom: "more tasks wait in await_reply (channel receive) after 20 more requests",
+        // ANCHOR_END: symptom-087
+        check: Check::Files {
+            check: |dir| shown(days::day087::check(dir)),
+            report: days::day087::report,
+        },
+        lab_matches_solution: true,
+    },
+    Day {
+        id: "088",
+        title: "dumps on demand",
+        // ANCHOR: symptom-088
+        symptom: "the service died on SIGQUIT",
+        // ANCHOR_END: symptom-088
+        check: Check::Service(|launch, exe, dir| shown(days::day088::check(launch, exe, dir))),
+        lab_matches_solution: true,
+    },
+    Day {
+        id: "089",
+        title: "live profiling a tokio service",
+        // ANCHOR: symptom-089
+        symptom: "the profile handler blocks the executor",
+        // ANCHOR_END: symptom-089
+        check: Check::Service(|launch, exe, dir| shown(days::day089::check(launch, exe, dir))),
+        lab_matches_solution: true,
+    },
+    Day {
+        id: "090",
+        title: "execution traces",
+        // ANCHOR: symptom-090
+        symptom: "the trace has no spans: the flush guard was dropped before the pipeline ran",
+        // ANCHOR_END: symptom-090
+        check: Check::Files {
+            check: |dir| shown(days::day090::check(dir)),
+            report: days::day090::report,
+        },
+        lab_matches_solution: true,
+    },
+    Day {
+        id: "091",
+        title: "benchmarks that profile",
+        // The pitfall it will teach; no lab yet.
+        symptom: "a benchmark the optimiser deletes: nothing to profile",
+        check: Check::NotWritten,
+        lab_matches_solution: true,
+    },
+    Day {
+        id: "092",
+        title: "cores and pools",
+        // ANCHOR: symptom-092
+        symptom: "CPU-bound jobs are running on the async worker threads",
+        // ANCHOR_END: symptom-092
+        check: Check::Files {
+            check: |dir| shown(days::day092::check(dir)),
+            report: days::day092::report,
+        },
+        lab_matches_solution: true,
+    },
+    Day {
+        id: "093",
+        title: "compare before and after",
+        // The pitfall it will teach; no lab yet.
+        symptom: "raw sample counts of runs of different length compared",
+        check: Check::NotWritten,
+        lab_matches_solution: true,
+    },
+];
+
+impl Day {
+    /// The registry entry for `id` (`"083"`).
+    pub fn get(id: &str) -> Option<&'static Day> {
+        DAYS.iter().find(|d| d.id == id)
+    }
+
+    /// The day of a package: `lab-083` or `solution-083` is Day 083. A
+    /// package the registry does not know is a mistake in the workspace,
+    /// told plainly.
+    pub fn from_package(package: &str) -> &'static Day {
+        package
+            .strip_prefix("lab-")
+            .or_else(|| package.strip_prefix("solution-"))
+            .and_then(Day::get)
+            .unwrap_or_else(|| {
+                panic!(
+                    "package {package:?} is not a day of the registry \
+                     (labs/workbook/src/registry.rs): add an entry for it"
+                )
+            })
+    }
+
+    /// The closing lines of a run that wrote into `dir`: what it wrote,
+    /// then what is wrong and where to read about it, or the summary and
+    /// what to run next. A lab's or solution's `main` ends with it.
+    pub fn report(&self, dir: &Path) {
+        match self.check {
+            Check::Files { report, .. } => report(dir),
+            _ => panic!(
+                "Day {}'s programs are services: they report as they serve",
+                self.id
+            ),
+        }
+    }
+
+    pub fn written(&self) -> bool {
+        !matches!(self.check, Check::NotWritten)
+    }
+
+    /// The lab's package name, `lab-083`.
+    pub fn lab(&self) -> String {
+        format!("lab-{}", self.id)
+    }
+
+    /// The solution's package name, `solution-083`.
+    pub fn solution(&self) -> String {
+        format!("solution-{}", self.id)
+    }
+
+    /// The lab's directory, relative to the workspace root.
+    pub fn lab_dir(&self) -> PathBuf {
+        Path::new("labs").join(self.lab())
+    }
+
+    /// The solution's directory, relative to the workspace root.
+    pub fn solution_dir(&self) -> PathBuf {
+        Path::new("solutions").join(self.solution())
+    }
+
+    /// The book page, relative to the workspace root.
+    pub fn page(&self) -> String {
+        format!("book/day-{}.md", self.id)
+    }
+
+    /// The page's file name, as SUMMARY.md links it.
+    pub fn page_file(&self) -> String {
+        format!("day-{}.md", self.id)
+    }
+
+    /// The solution's snapshot, relative to the workspace root: every
+    /// solution's test is `tests/solution.rs` and snapshots `"summary"`.
+    pub fn snapshot(&self) -> PathBuf {
+        self.solution_dir()
+            .join("tests/snapshots/solution__summary.snap")
+    }
+
+    /// Where a run writes when `--out` is not given: `lab-out/083/` under
+    /// the workspace root (git-ignored).
+    pub fn default_out(&self) -> PathBuf {
+        crate::root().join("lab-out").join(self.id)
+    }
+}
+
+/// The id of a day module, from its path (`workbook::days::day083` →
+/// `"083"`), so a module never types its id again.
+pub const fn module_day(module_path: &'static str) -> &'static str {
+    let bytes = module_path.as_bytes();
+    let (_, id) = bytes.split_at(bytes.len() - 3);
+    match std::str::from_utf8(id) {
+        Ok(id) => id,
+        Err(_) => panic!("a day module is named dayNNN"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_three_digits_unique_and_in_book_order() {
+        let ids: Vec<&str> = DAYS.iter().map(|d| d.id).collect();
+        for id in &ids {
+            assert!(
+                id.len() == 3 && id.bytes().all(|b| b.is_ascii_digit()),
+                "{id}"
+            );
+        }
+        let mut sorted = ids.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(ids, sorted);
+    }
+
+    #[test]
+    fn packages_name_their_day() {
+        assert_eq!(Day::from_package("lab-083").id, "083");
+        assert_eq!(
+            Day::from_package("solution-089").title,
+            "live profiling a tokio service"
+        );
+        assert_eq!(
+            Day::get("083").unwrap().snapshot(),
+            Path::new("solutions/solution-083/tests/snapshots/solution__summary.snap")
+        );
+        assert_eq!(days::day083::DAY, "083");
+        assert_eq!(days::day092::DAY, "092");
+    }
+}

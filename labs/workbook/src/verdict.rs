@@ -1,0 +1,134 @@
+//! What a day's check says: on failure, a [`Failure`] (the **symptom**, in
+//! words a learner can check by hand, one **hint**, and the **page** that
+//! explains it, always in this order); and the closing lines a lab or
+//! solution prints after a run.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use labkit::out;
+
+/// Why a day's profile is not the expected one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub day: &'static str,
+    pub symptom: String,
+    pub hint: &'static str,
+}
+
+impl Failure {
+    /// The book page that explains this day.
+    pub fn page(&self) -> String {
+        crate::Day::get(self.day).map_or_else(|| format!("book/day-{}.md", self.day), |d| d.page())
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "day {} self-check: not yet", self.day)?;
+        writeln!(f, "  symptom: {}", self.symptom)?;
+        writeln!(f, "  hint:    {}", self.hint)?;
+        write!(f, "  read:    {} (mdbook serve --open)", self.page())
+    }
+}
+
+/// Loads a CPU profile and summarises it; a file that cannot be read is
+/// the day's failure, with the loader's words as the symptom.
+pub fn load_cpu_summary(
+    day: &'static str,
+    path: &Path,
+    min_samples: i64,
+) -> Result<labkit::summary::Summary, Failure> {
+    let profile = labkit::profile::load(path).map_err(|e| Failure {
+        day,
+        symptom: format!("cpu profile cannot be read: {e}"),
+        hint: "run the program again and read what it printed when it stopped",
+    })?;
+    Ok(labkit::summary::cpu(&profile, min_samples))
+}
+
+/// Checks that each `(frame, low, high)` has a share in `low..high`
+/// percent; the first that does not is the day's failure.
+pub fn expect_shares(
+    day: &'static str,
+    summary: &labkit::summary::Summary,
+    expected: &[(&str, f64, f64)],
+    hint: &'static str,
+) -> Result<(), Failure> {
+    for &(name, low, high) in expected {
+        let p = summary.percent(name);
+        if !(low..high).contains(&p) {
+            return Err(Failure {
+                day,
+                symptom: format!(
+                    "the profile does not show the expected split: {name} holds {p:.1}% of \
+                     samples, expected {low:.0}–{:.0}%",
+                    high.min(100.0)
+                ),
+                hint,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Prints the closing lines of a run: what it wrote, then either what is
+/// wrong and where to read about it, or the summary and what to run next.
+pub fn report<T: fmt::Display>(files: &[PathBuf], verdict: &Result<T, Failure>) {
+    let wrote = files
+        .iter()
+        .map(|f| match std::fs::metadata(f) {
+            Ok(m) => format!("{} ({} bytes)", out::display(f), m.len()),
+            Err(_) => format!("{} (missing)", out::display(f)),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    match verdict {
+        Err(f) => {
+            let read = format!(
+                "{} (mdbook serve --open)\nself-check: cargo test -p lab-{}",
+                f.page(),
+                f.day
+            );
+            out::closing(&[("wrote", &wrote), ("wrong", &f.symptom), ("read", &read)]);
+        }
+        Ok(summary) => {
+            let mut next = String::new();
+            for f in files {
+                let shown = out::display(f);
+                let name = f.to_string_lossy();
+                if name.ends_with(".svg") {
+                    next.push_str(&format!("open {shown} in a browser\n"));
+                } else if name.ends_with(".pb.gz") {
+                    next.push_str(&format!("go tool pprof -top {shown}\n"));
+                } else if name.ends_with("dhat-heap.json") {
+                    next.push_str(&format!(
+                        "load {shown} in dh_view: https://nnethercote.github.io/dh_view/dh_view.html\n"
+                    ));
+                } else if name.ends_with("trace.json") {
+                    next.push_str(&format!("open {shown} in https://ui.perfetto.dev\n"));
+                }
+            }
+            out::closing(&[("wrote", &wrote), ("profile", summary), ("next", &next)]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_reads_symptom_hint_page() {
+        let f = Failure {
+            day: "083",
+            symptom: "cpu profile is 0 bytes".into(),
+            hint: "flush it",
+        };
+        let text = f.to_string();
+        let symptom = text.find("symptom: cpu profile is 0 bytes").unwrap();
+        let hint = text.find("hint:    flush it").unwrap();
+        let read = text.find("read:    book/day-083.md").unwrap();
+        assert!(symptom < hint && hint < read, "{text}");
+    }
+}

@@ -1,0 +1,63 @@
+//! Day 083's solution proves itself: its profile is whole, readable, ranked
+//! as the page says, and `go tool pprof` agrees.
+
+use std::path::PathBuf;
+
+use selfcheck::OrFail;
+use workbook::days::day083;
+
+/// One run of the solution, shared by the tests: two runs at once would
+/// share the machine's two cores and each profile the other's noise.
+fn solution_output() -> PathBuf {
+    selfcheck::run_once!()
+}
+
+#[test]
+fn summary() {
+    let dir = solution_output();
+    let summary = day083::check(&dir).or_fail();
+
+    // The bands in the snapshot hide the numbers; the numbers themselves
+    // must sit well inside them. Measured: checksum 78–84 %, encode 16–22 %.
+    let (checksum, encode) = (summary.percent("checksum"), summary.percent("encode"));
+    assert!(
+        (3.0..6.0).contains(&(checksum / encode)),
+        "checksum:encode = {checksum:.0}:{encode:.0}, expected about 4:1"
+    );
+
+    // Written atomically: nothing but the two profiles is left behind.
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["cpu.pb.gz", "cpu.svg"]);
+
+    insta::assert_snapshot!("summary", summary.to_string());
+}
+
+/// `go tool pprof` is the independent reader: if it accepts the file and
+/// ranks the same functions, the file is a real pprof profile.
+#[test]
+fn go_tool_pprof_reads_the_profile() {
+    let Some(top) = selfcheck::go_pprof_lists(
+        &solution_output().join("cpu.pb.gz"),
+        "cpu",
+        &[
+            "solution_083::worker",
+            "solution_083::checksum",
+            "solution_083::encode",
+        ],
+    ) else {
+        return;
+    };
+    // The profiler's own frames were stripped before the file was written.
+    assert!(!top.contains("backtrace::backtrace"), "{top}");
+    assert!(!top.contains("perf_signal_handler"), "{top}");
+}
+
+/// The book shows the expected summary as text; it must be the snapshot's.
+#[test]
+fn the_book_shows_the_snapshot() {
+    selfcheck::assert_book_shows_snapshot(workbook::this_day!(), &["book/reading-a-profile.md"]);
+}

@@ -1,0 +1,45 @@
+//! Day 084's solution proves itself: dhat counted every allocation of the
+//! run, and the receipts' scratch buffers are there, exactly.
+
+use std::path::PathBuf;
+
+use selfcheck::OrFail;
+use workbook::days::day084;
+
+fn solution_output() -> PathBuf {
+    selfcheck::run_once!()
+}
+
+#[test]
+fn summary() {
+    let outcome = day084::check(&solution_output()).or_fail();
+    // dhat counts exactly: 400 scratch buffers of 64 KiB and 400 receipt
+    // texts, all from build_receipt.
+    let site = &outcome.heap.sites[0];
+    assert_eq!(site.function, "build_receipt");
+    assert_eq!(site.total_blocks, 2 * day084::ORDERS);
+    assert!(site.total_bytes >= day084::ORDERS * day084::SCRATCH_BYTES);
+    insta::assert_snapshot!("summary", outcome.to_string());
+}
+
+#[test]
+fn the_book_shows_the_snapshot() {
+    selfcheck::assert_book_shows_snapshot(workbook::this_day!(), &[]);
+}
+
+/// What is not dhat JSON is refused by name.
+#[test]
+fn a_file_that_is_not_dhat_json_is_named_in_the_error() {
+    let dir = solution_output();
+    let err =
+        labkit::heap::load(&dir.join("..").join("solution-084").join("no-such.json")).unwrap_err();
+    assert!(err.contains("no-such.json cannot be read"), "{err}");
+    let not_dhat = dir.join("not-dhat.json");
+    std::fs::write(&not_dhat, r#"{"traceEvents": []}"#).unwrap();
+    let err = labkit::heap::load(&not_dhat).unwrap_err();
+    assert!(
+        err.contains("not-dhat.json is not a dhat heap profile"),
+        "{err}"
+    );
+    std::fs::remove_file(not_dhat).unwrap();
+}

@@ -1,0 +1,95 @@
+//! Day 089's solution proves itself: profiling does not stall the service,
+//! a second capture is refused with 409, and bad input gets a 400 that
+//! names the field.
+
+use std::path::Path;
+use std::time::Duration;
+
+use labkit::http;
+use selfcheck::OrFail;
+use workbook::days::day089;
+
+#[test]
+fn summary() {
+    let _machine = selfcheck::one_at_a_time();
+    let dir = selfcheck::scratch();
+    let outcome = day089::check(
+        selfcheck::launch,
+        Path::new(selfcheck::program!()),
+        dir.path(),
+    )
+    .or_fail();
+    eprintln!(
+        "longest /stats {:?} during a {:?} capture ({:.1}%); profile {} bytes",
+        outcome.longest_stats,
+        outcome.capture,
+        outcome.stall_share() * 100.0,
+        outcome.profile_bytes
+    );
+    insta::assert_snapshot!("summary", outcome.to_string());
+}
+
+#[test]
+fn one_capture_at_a_time_and_bad_input_is_named() {
+    let _machine = selfcheck::one_at_a_time();
+    let dir = selfcheck::scratch();
+    let (service, addr) = day089::start(
+        selfcheck::launch,
+        Path::new(selfcheck::program!()),
+        dir.path(),
+    )
+    .or_fail();
+    let get = |path: &str| http::request(addr, "GET", path, None, Duration::from_secs(10)).unwrap();
+    let post = |body: &str| {
+        http::request(addr, "POST", "/load", Some(body), Duration::from_secs(10)).unwrap()
+    };
+
+    for (body, field) in [
+        ("not json", "body"),
+        (r#"{"workers": 0, "items": 5}"#, "workers"),
+        (r#"{"workers": 2, "items": 1000000}"#, "items"),
+        (r#"{"workerz": 2, "items": 5}"#, "workers"),
+    ] {
+        let r = post(body);
+        assert_eq!(r.status, 400, "{body}: {}", r.text());
+        assert!(
+            r.text().contains(&format!("\"field\":\"{field}\"")),
+            "{body}: {}",
+            r.text()
+        );
+    }
+    for bad in ["0", "31", "soon", "-1"] {
+        let r = get(&format!("/debug/pprof/profile?seconds={bad}"));
+        assert_eq!(r.status, 400, "seconds={bad}: {}", r.text());
+    }
+
+    let first = std::thread::spawn(move || {
+        http::request(
+            addr,
+            "GET",
+            "/debug/pprof/profile?seconds=2",
+            None,
+            Duration::from_secs(20),
+        )
+        .unwrap()
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let second = get("/debug/pprof/profile?seconds=1");
+    assert_eq!(second.status, 409, "{}", second.text());
+    assert_eq!(first.join().unwrap().status, 200);
+
+    for path in ["/debug/pprof/block", "/debug/pprof/mutex"] {
+        let r = get(path);
+        assert_eq!(r.status, 200);
+        labkit::profile::decode(Path::new(path), &r.body).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let tasks = get("/debug/pprof/tasks");
+    assert_eq!(tasks.status, 200, "{}", tasks.text());
+    assert!(tasks.text().starts_with("# task dump:"), "{}", tasks.text());
+    drop(service);
+}
+
+#[test]
+fn the_book_shows_the_snapshot() {
+    selfcheck::assert_book_shows_snapshot(workbook::this_day!(), &[]);
+}
