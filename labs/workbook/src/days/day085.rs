@@ -32,7 +32,7 @@ pub const MIN_CONTENTIONS: i64 = 100;
 pub const MIN_CPU_SAMPLES: i64 = 100;
 
 const RATE_HINT: &str = "like Go's runtime.SetBlockProfileRate, labkit's block rate is 0 (off) by \
-default: call labkit::contention::set_block_profile_rate(1) before the pipeline starts";
+default: call labkit::contention::set_block_profile_rate(1)? before the pipeline starts";
 
 /// What the day's run shows: its CPU profile and its block profile.
 #[derive(Debug, Clone)]
