@@ -114,6 +114,13 @@ pub fn report<T: fmt::Display>(files: &[PathBuf], verdict: &Result<T, Failure>) 
     }
 }
 
+/// How a summary says whether a target held: `met` or `missed`. The
+/// summary states the target, never the measured number, so it reads the
+/// same on every run that meets it.
+pub fn met(held: bool) -> &'static str {
+    if held { "met" } else { "missed" }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

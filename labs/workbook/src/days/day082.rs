@@ -50,11 +50,7 @@ impl fmt::Display for Outcome {
         // choice, and varies from run to run (a thread can be starved for a
         // while on a busy machine); what the fix guarantees is that no
         // worker waits for work while another has a backlog.
-        let met = if self.shared_idle < SHARED_MAX_IDLE {
-            "met"
-        } else {
-            "missed"
-        };
+        let met = crate::verdict::met(self.shared_idle < SHARED_MAX_IDLE);
         writeln!(
             f,
             "workers waiting for an order: under {:.0}% of their time ({met})",

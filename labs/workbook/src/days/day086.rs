@@ -62,11 +62,7 @@ impl fmt::Display for Outcome {
     /// whether the target was met.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.mutex)?;
-        let met = if self.wait_share() < MAX_WAIT_SHARE {
-            "met"
-        } else {
-            "missed"
-        };
+        let met = crate::verdict::met(self.wait_share() < MAX_WAIT_SHARE);
         writeln!(
             f,
             "waiting caused by record_result: under {:.0}% of the workers' time ({met})",

@@ -63,11 +63,7 @@ impl Outcome {
 impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "live profiling of the service")?;
-        let met = if self.stall_share() < MAX_STALL_PER_CAPTURE {
-            "met"
-        } else {
-            "missed"
-        };
+        let met = crate::verdict::met(self.stall_share() < MAX_STALL_PER_CAPTURE);
         writeln!(
             f,
             "/stats during a {CAPTURE_SECONDS} s CPU profile: every round trip under \

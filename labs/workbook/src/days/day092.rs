@@ -52,11 +52,7 @@ impl fmt::Display for Outcome {
             "heartbeat every {} ms while {JOBS} uploads were hashed",
             TICK.as_millis()
         )?;
-        let met = if self.lateness_in_jobs() < MAX_LATENESS_PER_JOB {
-            "met"
-        } else {
-            "missed"
-        };
+        let met = crate::verdict::met(self.lateness_in_jobs() < MAX_LATENESS_PER_JOB);
         writeln!(
             f,
             "latest tick: late by under {MAX_LATENESS_PER_JOB} of one job's wall time ({met})"
