@@ -65,11 +65,21 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn title(self) -> &'static str {
+    /// How the profile is named in a summary: `cpu profile`, `block profile`.
+    pub fn title(self) -> &'static str {
         match self {
             Kind::Cpu => "cpu profile",
             Kind::Block => "block profile",
             Kind::Mutex => "mutex profile",
+        }
+    }
+
+    /// What a share is a share of: the weight the summary ranks by.
+    pub fn weighed(self) -> &'static str {
+        match self {
+            Kind::Cpu => "samples",
+            Kind::Block => "the waiting time",
+            Kind::Mutex => "the waiting caused",
         }
     }
 

@@ -61,8 +61,10 @@ pub fn expect_shares(
             return Err(Failure {
                 day,
                 symptom: format!(
-                    "the profile does not show the expected split: {name} holds {p:.1}% of \
-                     samples, expected {low:.0}–{:.0}%",
+                    "{} does not show the expected split: {name} holds {p:.1}% of {}, expected \
+                     {low:.0}–{:.0}%",
+                    summary.kind.title(),
+                    summary.kind.weighed(),
                     high.min(100.0)
                 ),
                 hint,
@@ -70,6 +72,13 @@ pub fn expect_shares(
         }
     }
     Ok(())
+}
+
+/// `part` as a share of `whole`, both times measured in the same run: the
+/// form every same-run yardstick takes (a stall against its capture, a
+/// delay against one job, waiting against the workers' time).
+pub fn share(part: std::time::Duration, whole: std::time::Duration) -> f64 {
+    part.as_secs_f64() / whole.as_secs_f64().max(1e-9)
 }
 
 /// Prints the closing lines of a run: what it wrote, then either what is

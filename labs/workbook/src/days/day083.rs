@@ -55,25 +55,17 @@ pub fn check(dir: &Path) -> Result<CpuSummary, Failure> {
             "keep the profiler running until every worker has finished",
         ));
     }
-    let expected = [
-        ("worker", 90.0, 100.1),
-        ("checksum", 65.0, 92.0),
-        ("encode", 10.0, 30.0),
-    ];
-    for (name, low, high) in expected {
-        let p = summary.percent(name);
-        if !(low..high).contains(&p) {
-            return Err(fail(
-                format!(
-                    "cpu profile does not show the expected split: {name} holds {p:.1}% of \
-                     samples, expected {low:.0}–{:.0}%",
-                    high.min(100.0)
-                ),
-                "the workers' work is checksum (4 parts) then encode (1 part); \
-                 keep that split and the frames' #[inline(never)]",
-            ));
-        }
-    }
+    crate::verdict::expect_shares(
+        DAY,
+        &summary,
+        &[
+            ("worker", 90.0, 100.1),
+            ("checksum", 65.0, 92.0),
+            ("encode", 10.0, 30.0),
+        ],
+        "the workers' work is checksum (4 parts) then encode (1 part); \
+         keep that split and the frames' #[inline(never)]",
+    )?;
     Ok(summary)
 }
 

@@ -103,19 +103,12 @@ pub fn check(dir: &Path) -> Result<Profiles, Failure> {
     }
     // Four workers against one producer, by the pipeline's design: the
     // waiting splits about 4:1 whatever else the machine is doing.
-    let expected = [("worker", 65.0, 92.0), ("produce", 8.0, 35.0)];
-    for (name, low, high) in expected {
-        let p = block.percent(name);
-        if !(low..high).contains(&p) {
-            return Err(fail(
-                format!(
-                    "block profile does not show the expected waits: {name} holds {p:.0}% of \
-                     the waiting time, expected {low:.0}–{high:.0}%"
-                ),
-                "run with the default --workers and --items, and keep the consumer's delay",
-            ));
-        }
-    }
+    crate::verdict::expect_shares(
+        DAY,
+        &block,
+        &[("worker", 65.0, 92.0), ("produce", 8.0, 35.0)],
+        "run with the default --workers and --items, and keep the consumer's delay",
+    )?;
     Ok(Profiles { cpu, block })
 }
 

@@ -53,7 +53,7 @@ pub struct Outcome {
 impl Outcome {
     /// The hot lock's waiting as a share of the workers' time.
     pub fn wait_share(&self) -> f64 {
-        self.hot_wait.as_secs_f64() / self.worker_time.as_secs_f64().max(1e-9)
+        crate::verdict::share(self.hot_wait, self.worker_time)
     }
 }
 

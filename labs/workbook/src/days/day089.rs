@@ -56,7 +56,7 @@ pub struct Outcome {
 impl Outcome {
     /// The slowest round trip, as a share of the capture.
     pub fn stall_share(&self) -> f64 {
-        self.longest_stats.as_secs_f64() / self.capture.as_secs_f64().max(1e-9)
+        crate::verdict::share(self.longest_stats, self.capture)
     }
 }
 

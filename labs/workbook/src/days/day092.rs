@@ -41,7 +41,7 @@ pub struct Outcome {
 impl Outcome {
     /// The latest tick's lateness, in jobs.
     pub fn lateness_in_jobs(&self) -> f64 {
-        self.max.as_secs_f64() / self.job.as_secs_f64().max(1e-9)
+        crate::verdict::share(self.max, self.job)
     }
 }
 
