@@ -17,6 +17,7 @@
 //!   traces and tokio task dumps, kept for a scope and read back.
 //! - [`http`]: a tiny loopback HTTP client for services and the load driver.
 //! - [`work`]: CPU work of a known size for workloads.
+//! - [`view`]: the summary's other views (a sample type, per thread, from a URL).
 
 pub mod atomic;
 pub mod capture;
@@ -32,6 +33,7 @@ pub mod summary;
 pub mod tasks;
 pub mod threads;
 pub mod trace;
+pub mod view;
 pub mod work;
 
 pub use error::Error;

@@ -1,11 +1,14 @@
 //! `cargo run -p labkit -- summary FILE`: the short, stable summary of any
-//! profile (pprof CPU, block or mutex; dhat heap; Chrome trace).
+//! profile (pprof CPU, block or mutex; dhat heap; Chrome trace). FILE may
+//! be a URL on 127.0.0.1, and `--sample-index` and `--by-thread` are the
+//! twins of `go tool pprof`'s `-sample_index` and `-tags` (see `labkit::view`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use labkit::summary::Kind;
+use labkit::view::{self, SampleIndex, Source};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -21,9 +24,10 @@ struct Cli {
 enum Command {
     /// Prints the summary of a profile: the same short text the pages show
     Summary {
-        /// A pprof profile (gzipped or raw protobuf), e.g. lab-out/083/cpu.pb.gz; or a dhat heap
-        /// profile (dhat-heap.json) or a Chrome trace (trace.json)
-        file: PathBuf,
+        /// A pprof profile (gzipped or raw protobuf), e.g. lab-out/083/cpu.pb.gz, or a URL that
+        /// serves one, e.g. http://127.0.0.1:8089/debug/pprof/block; or a dhat heap profile
+        /// (dhat-heap.json) or a Chrome trace (trace.json)
+        file: String,
         /// The floor the summary asks for
         #[arg(long, value_name = "N", default_value_t = 100,
               value_parser = clap::value_parser!(i64).range(1..))]
@@ -32,6 +36,14 @@ enum Command {
         /// the file name starts with mutex, else block)
         #[arg(long, value_enum)]
         kind: Option<KindArg>,
+        /// Weigh by this sample type, by name or position (like go tool pprof -sample_index),
+        /// e.g. contentions to count waits instead of adding up their delay
+        #[arg(long, value_name = "TYPE", value_parser = clap::builder::NonEmptyStringValueParser::new())]
+        sample_index: Option<String>,
+        /// Rank threads (the `thread` label on every sample) instead of functions (like
+        /// go tool pprof -tags)
+        #[arg(long)]
+        by_thread: bool,
     },
 }
 
@@ -63,41 +75,75 @@ fn run(command: Command) -> Result<String, String> {
         file,
         min_samples,
         kind,
+        sample_index,
+        by_thread,
     } = command;
     let kind = kind.map(|k| match k {
         KindArg::Cpu => Kind::Cpu,
         KindArg::Block => Kind::Block,
         KindArg::Mutex => Kind::Mutex,
     });
-    let file = file.to_string_lossy().into_owned();
-    let path = Path::new(&file);
-    if file.ends_with(".json") {
-        // JSON is a dhat heap profile or a Chrome trace; each loader names
-        // the file and what it expected when it is neither.
-        let text =
-            std::fs::read_to_string(path).map_err(|e| format!("{file} cannot be read: {e}"))?;
-        return if text.contains("\"dhatFileVersion\"") {
-            Ok(labkit::heap::load(path)?.to_string())
-        } else {
-            Ok(labkit::trace::load(path)?.to_string())
-        };
-    }
-    let profile = labkit::profile::load(path).map_err(|e| e.to_string())?;
+    let source = Source::parse(&file)?;
+    let profile = match &source {
+        Source::File(path) => {
+            if file.ends_with(".json") {
+                if sample_index.is_some() || by_thread {
+                    return Err(format!(
+                        "--sample-index and --by-thread read pprof profiles; {file} is JSON \
+                         (a dhat heap profile or a Chrome trace)"
+                    ));
+                }
+                return json_summary(&file, path);
+            }
+            labkit::profile::load(path).map_err(|e| e.to_string())?
+        }
+        Source::Url { addr, path } => {
+            let bytes = view::fetch(*addr, path)?;
+            labkit::profile::decode(&view::error_path(&source), &bytes)
+                .map_err(|e| e.to_string())?
+        }
+    };
     let kind = kind.unwrap_or_else(|| {
         let contention = profile
             .sample_types
             .first()
             .is_some_and(|(ty, _)| ty == "contentions");
-        let mutex = path
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with("mutex"));
+        let mutex = source.last_segment().starts_with("mutex");
         match (contention, mutex) {
             (false, _) => Kind::Cpu,
             (true, true) => Kind::Mutex,
             (true, false) => Kind::Block,
         }
     });
-    Ok(labkit::summary::summarise(&profile, kind, min_samples).to_string())
+    let index = match &sample_index {
+        Some(ty) => SampleIndex(ty.clone()).resolve(&profile, &source.name())?,
+        None => view::default_index(kind),
+    };
+    if index >= profile.sample_types.len() {
+        return Err(format!(
+            "{} has {} sample type(s); a {} profile needs {}: pass --kind or --sample-index",
+            source.name(),
+            profile.sample_types.len(),
+            kind.title(),
+            index + 1
+        ));
+    }
+    Ok(match (by_thread, sample_index) {
+        (true, _) => view::by_thread(&profile, kind, index, min_samples).to_string(),
+        (false, Some(_)) => view::by_frame(&profile, kind, index, min_samples).to_string(),
+        (false, None) => labkit::summary::summarise(&profile, kind, min_samples).to_string(),
+    })
+}
+
+/// JSON is a dhat heap profile or a Chrome trace; each loader names the
+/// file and what it expected when it is neither.
+fn json_summary(file: &str, path: &Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{file} cannot be read: {e}"))?;
+    if text.contains("\"dhatFileVersion\"") {
+        Ok(labkit::heap::load(path)?.to_string())
+    } else {
+        Ok(labkit::trace::load(path)?.to_string())
+    }
 }
 
 #[cfg(test)]
@@ -139,5 +185,20 @@ mod tests {
         assert!(err.contains("book.json cannot be read"), "{err}");
         let err = run_args(&["summary", "no/such/file.pb.gz"]).unwrap_err();
         assert!(err.contains("no/such/file.pb.gz does not exist"), "{err}");
+    }
+
+    #[test]
+    fn the_go_free_options_refuse_bad_values_by_name() {
+        let err = parse(&["summary", "a", "--sample-index", ""]).unwrap_err();
+        assert!(err.contains("--sample-index"), "{err}");
+        let err = run_args(&["summary", "t.json", "--by-thread"]).unwrap_err();
+        assert!(
+            err.contains("--by-thread read pprof profiles; t.json is JSON"),
+            "{err}"
+        );
+        let err = run_args(&["summary", "http://localhost:8089/debug/pprof/block"]).unwrap_err();
+        assert!(err.contains("not a numeric HOST:PORT"), "{err}");
+        let err = run_args(&["summary", "Cargo.toml", "--sample-index", "delay"]).unwrap_err();
+        assert!(err.contains("Cargo.toml is not a pprof profile"), "{err}");
     }
 }
