@@ -3,10 +3,12 @@
 //! - `cargo progress` (`workbook progress`): every day on one screen —
 //!   fixed, not yet (and why), not written — then the next step.
 //! - `workbook check` (CI, and `bash .ci/labs-are-red`): every registry
-//!   day has its lab, solution, snapshot, page and SUMMARY entry; the
-//!   workspace lists each crate once; and every lab, as shipped, fails its
+//!   day has its lab, solution, snapshot, page and SUMMARY entry; every
+//!   page keeps the journal format (`pages.rs`) and the journal index lists
+//!   it; the workspace lists each crate once; and every lab, as shipped, fails its
 //!   self-check with exactly its documented symptom.
 
+mod pages;
 mod selfchecks;
 
 use std::io::IsTerminal;
@@ -240,6 +242,11 @@ fn layout(root: &Path) -> Vec<(bool, String)> {
             if !summary.contains(&format!("({})", day.page_file())) {
                 missing.push(format!("a SUMMARY.md entry linking {}", day.page_file()));
             }
+            if let Ok(page) = std::fs::read_to_string(root.join(day.page())) {
+                for landmark in pages::missing(&page) {
+                    missing.push(format!("{}: {landmark}", day.page()));
+                }
+            }
         } else if !summary.contains(&format!("Day {}", day.id)) {
             missing.push("a SUMMARY.md entry (a draft, `[Day NNN — title]()`)".into());
         }
@@ -257,6 +264,23 @@ fn layout(root: &Path) -> Vec<(bool, String)> {
             ));
         }
     }
+
+    let index = std::fs::read_to_string(root.join("book/journal.md")).unwrap_or_default();
+    let unindexed = pages::unindexed(&index, DAYS.iter());
+    let linked = summary.contains("(journal.md)");
+    results.push((
+        linked && unindexed.is_empty(),
+        if !linked {
+            "journal index: book/journal.md is not in SUMMARY.md".to_string()
+        } else if unindexed.is_empty() {
+            "journal index: every written day, in SUMMARY.md".to_string()
+        } else {
+            format!(
+                "journal index: book/journal.md does not link {}",
+                unindexed.join(", ")
+            )
+        },
+    ));
 
     for (name, manifest) in &packages {
         let day_package = name.starts_with("lab-") || name.starts_with("solution-");

@@ -1,0 +1,95 @@
+//! The journal format of every written page, as `workbook check` sees it:
+//! the parts a learner relies on from one day to the next. The prose is
+//! the writer's; only the landmarks are checked.
+
+use workbook::Day;
+
+/// What a page must hold, with the words a failure names it by.
+const LANDMARKS: &[(&str, &str)] = &[
+    ("*Month ", "a Month · Week line under the title"),
+    ("[Journal index](journal.md)", "a link to the journal index"),
+    (
+        "| exercise | status | command |",
+        "a Status column in its Exercises table",
+    ),
+    (
+        "<details><summary>Show the fix</summary>",
+        "the fix behind Show the fix",
+    ),
+    (
+        "Predict the summary before you run it",
+        "a predict-the-summary question in Active recall",
+    ),
+    ("**Suggested commit:** `", "a Suggested commit line"),
+];
+
+/// The landmarks `page` lacks, and whether the solution's fix comes after
+/// the exercises (the learner tries first; a note may hide a hint behind
+/// Show the fix earlier, but the fix itself follows the exercises).
+pub fn missing(page: &str) -> Vec<String> {
+    let mut missing: Vec<String> = LANDMARKS
+        .iter()
+        .filter(|(text, _)| !page.contains(text))
+        .map(|(_, what)| what.to_string())
+        .collect();
+    let exercises = page.find("## 🏋️ Exercises");
+    let fix = page.rfind("<details><summary>Show the fix</summary>");
+    if let (Some(e), Some(f)) = (exercises, fix)
+        && f < e
+    {
+        missing.push("the fix after the exercises, not before".into());
+    }
+    missing
+}
+
+/// The written days the journal index does not link.
+pub fn unindexed<'a>(index: &str, days: impl Iterator<Item = &'a Day>) -> Vec<String> {
+    days.filter(|d| d.written() && !index.contains(&format!("]({})", d.page_file())))
+        .map(|d| format!("Day {}", d.id))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PAGE: &str = "# Day 1\n\n*Month 3 · Week 4 · [Journal index](journal.md)*\n\n\
+        ## 🏋️ Exercises\n\n| exercise | status | command |\n\n\
+        <details><summary>Show the fix</summary>\n\n</details>\n\n\
+        1. Predict the summary before you run it: ?\n\n\
+        **Suggested commit:** `fix: x`\n";
+
+    #[test]
+    fn a_whole_page_passes_and_each_missing_landmark_is_named() {
+        assert!(missing(PAGE).is_empty(), "{:?}", missing(PAGE));
+        let without = PAGE.replace("| exercise | status | command |", "| exercise | command |");
+        assert_eq!(
+            missing(&without),
+            ["a Status column in its Exercises table"]
+        );
+        let without = PAGE.replace("**Suggested commit:**", "Commit:");
+        assert_eq!(missing(&without), ["a Suggested commit line"]);
+    }
+
+    #[test]
+    fn a_fix_shown_before_the_exercises_is_refused() {
+        let early = PAGE.replace(
+            "## 🏋️ Exercises",
+            "<details><summary>Show the fix</summary></details>\n## 🏋️ Exercises",
+        );
+        assert_eq!(missing(&early), ["the fix after the exercises, not before"]);
+    }
+
+    #[test]
+    fn the_index_must_link_every_written_day() {
+        let days = workbook::DAYS.iter().filter(|d| d.written());
+        let all: String = days
+            .clone()
+            .map(|d| format!("[x]({})\n", d.page_file()))
+            .collect();
+        assert!(unindexed(&all, days.clone()).is_empty());
+        let first = days.clone().next().unwrap();
+        let one_short = all.replace(&format!("]({})", first.page_file()), "]()");
+        assert_eq!(unindexed(&one_short, days), [format!("Day {}", first.id)]);
+    }
+}
