@@ -365,4 +365,27 @@ mod tests {
         let err = parse(Path::new("t.json"), "[\n{\"ph\":\"B\"").unwrap_err();
         assert!(err.contains("t.json is not a Chrome trace"), "{err}");
     }
+
+    #[test]
+    fn a_timeline_is_as_wide_as_asked_and_its_lanes_fit() {
+        let text = r#"[
+            {"ph":"M","name":"thread_name","tid":1,"args":{"name":"consumer"}},
+            {"ph":"X","name":"consume","tid":1,"ts":0,"dur":100}
+        ]"#;
+        let t = parse(Path::new("t.json"), text).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.svg");
+        t.save_timeline_width(&path, 575.0).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        assert!(svg.contains(r#"width="575""#), "{svg}");
+        // The one span runs from the end of the lane labels to the right
+        // margin: 575 less 110 for the labels, less 10.
+        assert!(
+            svg.contains(r#"x="110.00" y="6.0" width="455.00""#),
+            "{svg}"
+        );
+        t.save_timeline(&path).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        assert!(svg.contains(r#"width="1200""#), "{svg}");
+    }
 }
