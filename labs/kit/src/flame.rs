@@ -7,6 +7,13 @@
 //! root end of each stack: they are the same in every tower and push the
 //! program's own frames off the top of the picture. The pprof file keeps
 //! them; only the picture is trimmed.
+//!
+//! Two [`Style`]s: [`Style::Full`] is what a run writes beside its profile,
+//! to open in a browser tab (1200 px, every frame, zoom and search);
+//! [`Style::Column`] is drawn for a book page's text column (575 px): the
+//! program's own frames by their short names, and under them the one call
+//! that spent the time. `book/images/make.sh` draws the book's pictures
+//! with it.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -16,13 +23,35 @@ use inferno::flamegraph::{self, Options};
 use crate::profile::Profile;
 use crate::{Error, atomic};
 
+/// How a flame graph is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// For a browser tab: 1200 px wide, every frame above the thread's
+    /// start by its full name, with inferno's zoom and search.
+    Full,
+    /// For a page's text column, 575 px wide: only the program's own frames
+    /// (lab or solution crate), without their crate and without closures,
+    /// and under the last of them the one call it made — `labkit::work::burn`,
+    /// `std::thread::sleep` — standing for everything beneath it.
+    Column,
+}
+
 /// The profile as folded stacks (`thread;root;…;leaf count`), merged and
 /// sorted, weighted by sample value `weight`.
 pub fn folded(profile: &Profile, weight: usize) -> Vec<String> {
+    folded_as(profile, weight, Style::Full)
+}
+
+/// [`folded`], with the frames `style` draws.
+pub fn folded_as(profile: &Profile, weight: usize, style: Style) -> Vec<String> {
     let mut merged: BTreeMap<String, i64> = BTreeMap::new();
     for s in &profile.samples {
         let mut line = s.thread.clone().unwrap_or_else(|| "(no thread)".into());
-        for frame in trim_thread_start(&s.stack) {
+        let frames = match style {
+            Style::Full => trim_thread_start(&s.stack).to_vec(),
+            Style::Column => column_frames(&s.stack),
+        };
+        for frame in frames {
             line.push(';');
             // `;` separates frames in the folded format; names never hold
             // one, but a stray one must not split a frame in two.
@@ -39,7 +68,11 @@ pub fn folded(profile: &Profile, weight: usize) -> Vec<String> {
 
 /// Frames the runtime puts under a thread's (or `main`'s) own code.
 fn is_runtime_start(frame: &str) -> bool {
-    let bare = frame.trim_start_matches('<');
+    // `<&dyn core::ops::Fn<…> as core::ops::FnOnce<…>>::call_once` too.
+    let bare = frame
+        .trim_start_matches('<')
+        .trim_start_matches('&')
+        .trim_start_matches("dyn ");
     [
         "std::",
         "core::",
@@ -64,13 +97,82 @@ fn trim_thread_start(stack: &[String]) -> &[String] {
     }
 }
 
+/// What a frame is to a [`Style::Column`] picture.
+enum Frame {
+    /// The program's own function, by its name without the crate.
+    Own(String),
+    /// A closure of the program's own crate: left out.
+    OwnClosure,
+    /// Anything else: the runtime, std, labkit, a library.
+    Other,
+}
+
+fn classify(frame: &str) -> Frame {
+    match crate::summary::own_name(frame) {
+        Some(name) => Frame::Own(name),
+        None if ["lab_", "solution_", "<lab_", "<solution_"]
+            .iter()
+            .any(|p| frame.starts_with(p)) =>
+        {
+            Frame::OwnClosure
+        }
+        None => Frame::Other,
+    }
+}
+
+/// The frames a [`Style::Column`] picture draws: from the first own frame
+/// on, the own frames by their short names, and after each run of them
+/// the one call it made, standing for the frames beneath it. A stack with
+/// no own frame is drawn as [`Style::Full`] draws it.
+fn column_frames(stack: &[String]) -> Vec<String> {
+    let kinds: Vec<Frame> = stack.iter().map(|f| classify(f)).collect();
+    let Some(first_own) = kinds.iter().position(|k| matches!(k, Frame::Own(_))) else {
+        return trim_thread_start(stack).to_vec();
+    };
+    let mut frames = Vec::new();
+    let mut below_own = false;
+    for (frame, kind) in stack.iter().zip(kinds).skip(first_own) {
+        match kind {
+            Frame::Own(name) => {
+                frames.push(name);
+                below_own = true;
+            }
+            Frame::OwnClosure => {}
+            Frame::Other if below_own => {
+                frames.push(frame.clone());
+                below_own = false;
+            }
+            Frame::Other => {}
+        }
+    }
+    frames
+}
+
 /// Renders `profile` as an SVG flame graph at `path`, atomically, with
-/// boxes as wide as sample value `weight`.
+/// boxes as wide as sample value `weight`, in [`Style::Full`].
 pub fn save(profile: &Profile, weight: usize, title: &str, path: &Path) -> Result<(), Error> {
-    let lines = folded(profile, weight);
+    save_as(profile, weight, title, Style::Full, path)
+}
+
+/// [`save`], drawn in `style`.
+pub fn save_as(
+    profile: &Profile,
+    weight: usize,
+    title: &str,
+    style: Style,
+    path: &Path,
+) -> Result<(), Error> {
+    let lines = folded_as(profile, weight, style);
     let mut svg = Vec::new();
     if !lines.is_empty() {
         let mut options = Options::default();
+        if style == Style::Column {
+            // 575 px is the text column of a book page in a 1024 px window;
+            // wider windows show it at its size, never scaled down.
+            options.image_width = Some(575);
+            options.font_size = 13;
+            options.frame_height = 20;
+        }
         options.title = title.to_string();
         options.count_name = profile
             .sample_types
@@ -132,5 +234,70 @@ mod tests {
                 "worker-0;lab_1::worker;std::hint::black_box 5"
             ]
         );
+    }
+
+    fn one_sample(stack: &[&str], thread: &str) -> Profile {
+        Profile {
+            sample_types: vec![("samples".into(), "count".into())],
+            samples: vec![Sample {
+                stack: stack.iter().map(|s| s.to_string()).collect(),
+                values: vec![1],
+                thread: Some(thread.into()),
+            }],
+        }
+    }
+
+    #[test]
+    fn the_main_threads_dyn_fn_start_is_trimmed_too() {
+        let profile = one_sample(
+            &[
+                "<&dyn core::ops::function::Fn<(), Output = i32> as \
+                 core::ops::function::FnOnce<()>>::call_once",
+                "std::rt::lang_start::{{closure}}",
+                "solution_083::main",
+            ],
+            "solution-083",
+        );
+        assert_eq!(folded(&profile, 0), ["solution-083;solution_083::main 1"]);
+    }
+
+    #[test]
+    fn a_column_picture_keeps_own_frames_short_and_one_call_beneath() {
+        let profile = one_sample(
+            &[
+                "clone3",
+                "std::thread::x",
+                "solution_083::run_pipeline::{{closure}}::{{closure}}",
+                "solution_083::worker",
+                "solution_083::checksum",
+                "labkit::work::burn",
+                "<u64>::rotate_left",
+                "core::intrinsics::rotate_left",
+            ],
+            "worker-0",
+        );
+        assert_eq!(
+            folded_as(&profile, 0, Style::Column),
+            ["worker-0;worker;checksum;labkit::work::burn 1"]
+        );
+        // A stack with none of the program's frames is drawn whole.
+        let runtime_only = one_sample(&["clone3", "start_thread"], "worker-1");
+        assert_eq!(
+            folded_as(&runtime_only, 0, Style::Column),
+            ["worker-1;clone3;start_thread 1"]
+        );
+    }
+
+    #[test]
+    fn a_column_picture_is_column_wide_and_a_full_one_is_not() {
+        let profile = one_sample(&["solution_083::worker"], "worker-0");
+        let dir = tempfile::tempdir().unwrap();
+        let (column, full) = (dir.path().join("column.svg"), dir.path().join("full.svg"));
+        save_as(&profile, 0, "t", Style::Column, &column).unwrap();
+        save(&profile, 0, "t", &full).unwrap();
+        let column = std::fs::read_to_string(column).unwrap();
+        let full = std::fs::read_to_string(full).unwrap();
+        assert!(column.contains(r#"width="575""#), "{column}");
+        assert!(full.contains(r#"width="1200""#), "{full}");
     }
 }

@@ -200,9 +200,14 @@ fn parse(path: &Path, text: &str) -> Result<Trace, String> {
 
 impl Trace {
     /// Draws the trace as a timeline, one lane per thread, the way Perfetto
-    /// shows it, and saves it as SVG (atomically).
+    /// shows it, and saves it as SVG (atomically), 1200 px wide.
     pub fn save_timeline(&self, path: &Path) -> Result<(), Error> {
-        const WIDTH: f64 = 1200.0;
+        self.save_timeline_width(path, 1200.0)
+    }
+
+    /// [`Trace::save_timeline`], `width` px wide: the book draws it at its
+    /// text column's 575.
+    pub fn save_timeline_width(&self, path: &Path, width: f64) -> Result<(), Error> {
         const LABEL: f64 = 110.0;
         const LANE: f64 = 28.0;
         let colours = [
@@ -220,9 +225,9 @@ impl Trace {
         let mut lanes: Vec<&ThreadTrace> = self.threads.iter().collect();
         lanes.sort_by(|a, b| a.name.cmp(&b.name));
         let height = LANE * (lanes.len() as f64 + 2.0);
-        let scale = (WIDTH - LABEL - 10.0) / self.duration_us.max(1.0);
+        let scale = (width - LABEL - 10.0) / self.duration_us.max(1.0);
         let mut svg = format!(
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{height}\" \
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
              font-family=\"sans-serif\" font-size=\"13\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
         );
         for (i, lane) in lanes.iter().enumerate() {
@@ -258,7 +263,7 @@ impl Trace {
         }
         svg.push_str(&format!(
             "<text x=\"{:.0}\" y=\"{y:.0}\">{:.0} ms in all</text>\n</svg>\n",
-            WIDTH - 120.0,
+            width - 120.0,
             self.duration_us / 1000.0
         ));
         crate::atomic::write_bytes(path, svg.as_bytes())
@@ -359,5 +364,28 @@ mod tests {
         assert_eq!(empty.to_string(), "trace\nspans: none\n");
         let err = parse(Path::new("t.json"), "[\n{\"ph\":\"B\"").unwrap_err();
         assert!(err.contains("t.json is not a Chrome trace"), "{err}");
+    }
+
+    #[test]
+    fn a_timeline_is_as_wide_as_asked_and_its_lanes_fit() {
+        let text = r#"[
+            {"ph":"M","name":"thread_name","tid":1,"args":{"name":"consumer"}},
+            {"ph":"X","name":"consume","tid":1,"ts":0,"dur":100}
+        ]"#;
+        let t = parse(Path::new("t.json"), text).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.svg");
+        t.save_timeline_width(&path, 575.0).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        assert!(svg.contains(r#"width="575""#), "{svg}");
+        // The one span runs from the end of the lane labels to the right
+        // margin: 575 less 110 for the labels, less 10.
+        assert!(
+            svg.contains(r#"x="110.00" y="6.0" width="455.00""#),
+            "{svg}"
+        );
+        t.save_timeline(&path).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        assert!(svg.contains(r#"width="1200""#), "{svg}");
     }
 }

@@ -2,7 +2,9 @@
 //!
 //! Four worker threads price a day's orders. Orders are routed to a worker
 //! by customer, so that one customer's orders stay in order, and one
-//! customer places four times as many orders as any other.
+//! customer places four times as many orders as any other. The pool runs
+//! twice: routed by customer, then with one shared queue from which every
+//! worker takes the next order.
 //!
 //! Run it (`cargo run -p lab-082`) and read the per-thread view: which
 //! worker does the most? Make the profile able to answer, then self-check
@@ -31,6 +33,14 @@ fn main() -> Result<(), Error> {
     let skewed = out_dir.join(day082::PARTITIONED);
     std::fs::create_dir_all(&skewed).map_err(|e| Error::io(skewed.display(), e))?;
     profile_run(&skewed, run_partitioned)?;
+
+    // ANCHOR: shared_run
+    // The cure for a skew: one queue for all, so a worker that finishes
+    // early takes the next order instead of going idle.
+    let shared = out_dir.join(day082::SHARED);
+    std::fs::create_dir_all(&shared).map_err(|e| Error::io(shared.display(), e))?;
+    profile_run(&shared, run_shared_queue)?;
+    // ANCHOR_END: shared_run
 
     workbook::this_day!().report(&out_dir);
     Ok(())
@@ -68,6 +78,31 @@ fn run_partitioned() {
     }
 }
 // ANCHOR_END: partitioned
+
+// ANCHOR: shared
+/// One queue for every worker: whoever is free takes the next order.
+fn run_shared_queue() {
+    let (queue, orders) = bounded::<u64>(ORDERS.iter().sum::<u64>() as usize);
+    for (customer, &count) in ORDERS.iter().enumerate() {
+        for n in 0..count {
+            queue
+                .send(n * 16 + customer as u64)
+                .expect("the queue has room");
+        }
+    }
+    drop(queue);
+    let pool: Vec<_> = (0..WORKERS)
+        .map(|_| {
+            let orders = orders.clone();
+            thread::spawn(move || threads::account(|| worker(&orders)))
+        })
+        .collect();
+    drop(orders);
+    for w in pool {
+        w.join().expect("a worker panicked");
+    }
+}
+// ANCHOR_END: shared
 
 #[inline(never)]
 fn worker(orders: &Receiver<u64>) -> u64 {

@@ -113,7 +113,7 @@ pub const DAYS: &[Day] = &[
         id: "084",
         title: "heap profiles",
         // ANCHOR: symptom-084
-        symptom: "heap profile holds no allocation from build_receipt",
+        symptom: "what the data needs: each receipt keeps its scratch buffer",
         // ANCHOR_END: symptom-084
         check: Check::Files {
             check: |dir| shown(days::day084::check(dir)),

@@ -2,10 +2,10 @@
 //!
 //! Four worker threads price a day's orders. Orders are routed to a worker
 //! by customer, so that one customer's orders stay in order, and one
-//! customer places four times as many orders as any other. With named
-//! threads the per-thread view shows the overloaded worker at once; a
-//! shared queue, from which every worker takes the next order, then
-//! spreads the work evenly.
+//! customer places four times as many orders as any other. The pool runs
+//! twice: routed by customer, then with one shared queue from which every
+//! worker takes the next order. With named threads the per-thread view
+//! shows the overloaded worker of the first run at once.
 
 use std::path::Path;
 use std::thread;
@@ -32,7 +32,7 @@ fn main() -> Result<(), Error> {
     profile_run(&skewed, run_partitioned)?;
 
     // ANCHOR: shared_run
-    // The fix for the skew: one queue for all, so a worker that finishes
+    // The cure for a skew: one queue for all, so a worker that finishes
     // early takes the next order instead of going idle.
     let shared = out_dir.join(day082::SHARED);
     std::fs::create_dir_all(&shared).map_err(|e| Error::io(shared.display(), e))?;

@@ -1,6 +1,8 @@
-//! Day 082, whose CPU is it?: a worker pool with one overloaded worker. The
-//! per-thread view must be able to name it, and a shared queue must then
-//! even the work out.
+//! Day 082, whose CPU is it?: a worker pool with one overloaded worker.
+//! One pitfall: unnamed threads, which the per-thread view cannot tell
+//! apart. Lab and solution both run the pool a second time with a shared
+//! queue; the check holds that run to what it guarantees (no worker idle
+//! while work waits), so a fix that breaks it is caught too.
 
 use std::fmt;
 use std::path::Path;
@@ -108,17 +110,16 @@ pub fn check(dir: &Path) -> Result<Outcome, Failure> {
             "keep the profile scope around the whole run",
         ));
     }
-    let shared_dir = dir.join(SHARED);
-    if !shared_dir.join(threads::THREADS_FILE).exists() {
+    let shared = load_threads(&dir.join(SHARED))?;
+    if ThreadSection::new(&shared).has_unnamed() {
         return Err(fail(
-            "the skew is visible now (one worker at 3× the median or more); next, fix it: run \
-             the pool a second time with one shared queue, into shared/"
+            "the shared-queue run's workers are unnamed: its per-thread view lumps them into \
+             one line"
                 .into(),
-            "every worker takes its next order from one channel, so none goes idle while \
-             another has a backlog (see the page's code)",
+            "name every thread you spawn, in both runs",
         ));
     }
-    let shared_idle = threads::idle_share(&load_threads(&shared_dir)?);
+    let shared_idle = threads::idle_share(&shared);
     if shared_idle >= SHARED_MAX_IDLE {
         return Err(fail(
             format!(
