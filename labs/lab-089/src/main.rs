@@ -37,7 +37,7 @@ struct App {
     stats: Arc<Mutex<Stats>>,
     queued: Arc<AtomicU64>,
     /// Set while a CPU profile is being taken: one at a time.
-    profiling: AtomicBool,
+    profiling: Flag,
     runtime: tokio::runtime::Handle,
 }
 
@@ -119,7 +119,7 @@ fn start_pipeline(runtime: tokio::runtime::Handle) -> App {
         work,
         stats,
         queued,
-        profiling: AtomicBool::new(false),
+        profiling: Flag::default(),
         runtime,
     }
 }
@@ -257,18 +257,47 @@ async fn cpu_profile(
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
-    let _ = &app.profiling;
-    let result: Result<Result<Vec<u8>, Error>, Error> = Ok(capture(seconds));
+    // One capture at a time, as Go's "profiling already in use".
+    let Some(capturing) = OneAtATime::take(&app.profiling) else {
+        return (
+            StatusCode::CONFLICT,
+            axum::Json(json!({ "error": "a CPU profile is already being taken; try again later" })),
+        )
+            .into_response();
+    };
+    // The capture sleeps for `seconds` before it has anything to send.
+    let result = capture(seconds, capturing);
     match result {
-        Ok(Ok(bytes)) => pprof_response(bytes),
-        Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+        Ok(bytes) => pprof_response(bytes),
+        Err(e) => capture_failed(&e),
     }
 }
 // ANCHOR_END: profile
 
-/// Profiles the whole process for `seconds` and encodes the result.
-fn capture(seconds: u64) -> Result<Vec<u8>, Error> {
+/// The "capture running" flag, raised while a [`OneAtATime`] lives.
+type Flag = Arc<AtomicBool>;
+
+/// Holds the "capture running" flag and lowers it when dropped. The
+/// capture owns it, not the request: a client that leaves half-way drops
+/// its request, but the capture it started runs on to the end, and until
+/// then a second one must still be refused.
+struct OneAtATime(Flag);
+
+impl OneAtATime {
+    fn take(flag: &Flag) -> Option<OneAtATime> {
+        (!flag.swap(true, Ordering::AcqRel)).then(|| OneAtATime(flag.clone()))
+    }
+}
+
+impl Drop for OneAtATime {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+/// Profiles the whole process for `seconds` and encodes the result,
+/// holding `_capturing` until it is done.
+fn capture(seconds: u64, _capturing: OneAtATime) -> Result<Vec<u8>, Error> {
     let capture = Capture::start()?;
     thread::sleep(Duration::from_secs(seconds));
     let profile = capture.stop()?;
@@ -277,6 +306,17 @@ fn capture(seconds: u64) -> Result<Vec<u8>, Error> {
         .write_pprof(&mut bytes)
         .map_err(|e| Error::io("cannot encode the CPU profile", e))?;
     Ok(bytes)
+}
+
+/// A 500 that says what failed, not how: the profiler's own words go to
+/// the service's log, never to a client.
+fn capture_failed(error: &Error) -> Response {
+    eprintln!("the CPU profile failed: {error}");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        axum::Json(json!({ "error": "the CPU profile could not be taken; the service's log says why" })),
+    )
+        .into_response()
 }
 
 fn pprof_response(bytes: Vec<u8>) -> Response {

@@ -33,7 +33,7 @@ struct App {
     stats: Arc<Mutex<Stats>>,
     queued: Arc<AtomicU64>,
     /// Set while a CPU profile is being taken: one at a time.
-    profiling: AtomicBool,
+    profiling: Flag,
     runtime: tokio::runtime::Handle,
 }
 
@@ -115,7 +115,7 @@ fn start_pipeline(runtime: tokio::runtime::Handle) -> App {
         work,
         stats,
         queued,
-        profiling: AtomicBool::new(false),
+        profiling: Flag::default(),
         runtime,
     }
 }
@@ -254,42 +254,48 @@ async fn cpu_profile(
         Err(r) => return r.into_response(),
     };
     // One capture at a time, as Go's "profiling already in use".
-    let Some(_capturing) = OneAtATime::take(&app.profiling) else {
+    let Some(capturing) = OneAtATime::take(&app.profiling) else {
         return (
             StatusCode::CONFLICT,
             axum::Json(json!({ "error": "a CPU profile is already being taken; try again later" })),
         )
             .into_response();
     };
-    // The capture sleeps for N seconds: on the blocking pool, never on the
-    // thread that serves every other request.
-    let result = tokio::task::spawn_blocking(move || capture(seconds)).await;
+    // The capture sleeps for `seconds` before it has anything to send.
+    let result = tokio::task::spawn_blocking(move || capture(seconds, capturing))
+        .await
+        .unwrap_or_else(|e| Err(Error::new(format!("the capture task failed: {e}"))));
     match result {
-        Ok(Ok(bytes)) => pprof_response(bytes),
-        Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+        Ok(bytes) => pprof_response(bytes),
+        Err(e) => capture_failed(&e),
     }
 }
 // ANCHOR_END: profile
 
-/// Holds the "capture running" flag; lowers it when dropped — also when
-/// the client goes away and axum drops the handler half-way.
-struct OneAtATime<'a>(&'a AtomicBool);
+/// The "capture running" flag, raised while a [`OneAtATime`] lives.
+type Flag = Arc<AtomicBool>;
 
-impl<'a> OneAtATime<'a> {
-    fn take(flag: &'a AtomicBool) -> Option<OneAtATime<'a>> {
-        (!flag.swap(true, Ordering::AcqRel)).then_some(OneAtATime(flag))
+/// Holds the "capture running" flag and lowers it when dropped. The
+/// capture owns it, not the request: a client that leaves half-way drops
+/// its request, but the capture it started runs on to the end, and until
+/// then a second one must still be refused.
+struct OneAtATime(Flag);
+
+impl OneAtATime {
+    fn take(flag: &Flag) -> Option<OneAtATime> {
+        (!flag.swap(true, Ordering::AcqRel)).then(|| OneAtATime(flag.clone()))
     }
 }
 
-impl Drop for OneAtATime<'_> {
+impl Drop for OneAtATime {
     fn drop(&mut self) {
         self.0.store(false, Ordering::Release);
     }
 }
 
-/// Profiles the whole process for `seconds` and encodes the result.
-fn capture(seconds: u64) -> Result<Vec<u8>, Error> {
+/// Profiles the whole process for `seconds` and encodes the result,
+/// holding `_capturing` until it is done.
+fn capture(seconds: u64, _capturing: OneAtATime) -> Result<Vec<u8>, Error> {
     let capture = Capture::start()?;
     thread::sleep(Duration::from_secs(seconds));
     let profile = capture.stop()?;
@@ -298,6 +304,17 @@ fn capture(seconds: u64) -> Result<Vec<u8>, Error> {
         .write_pprof(&mut bytes)
         .map_err(|e| Error::io("cannot encode the CPU profile", e))?;
     Ok(bytes)
+}
+
+/// A 500 that says what failed, not how: the profiler's own words go to
+/// the service's log, never to a client.
+fn capture_failed(error: &Error) -> Response {
+    eprintln!("the CPU profile failed: {error}");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        axum::Json(json!({ "error": "the CPU profile could not be taken; the service's log says why" })),
+    )
+        .into_response()
 }
 
 fn pprof_response(bytes: Vec<u8>) -> Response {

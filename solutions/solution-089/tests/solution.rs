@@ -89,6 +89,57 @@ fn one_capture_at_a_time_and_bad_input_is_named() {
     drop(service);
 }
 
+/// A client that leaves half-way through a capture: the capture it started
+/// runs on, and until it ends a second one is refused with 409 — never a
+/// 500 carrying the profiler's own error text.
+#[test]
+fn a_client_that_leaves_mid_capture_does_not_break_the_next_one() {
+    use std::io::Write;
+    let _machine = selfcheck::one_at_a_time();
+    let dir = selfcheck::scratch();
+    let (service, addr) = day089::start(
+        selfcheck::launch,
+        Path::new(selfcheck::program!()),
+        dir.path(),
+    )
+    .or_fail();
+    let mut leaver = std::net::TcpStream::connect(addr).unwrap();
+    leaver
+        .write_all(b"GET /debug/pprof/profile?seconds=2 HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    drop(leaver);
+    std::thread::sleep(Duration::from_millis(200));
+
+    // Until the orphaned capture ends: 409; then a capture succeeds.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut refused = 0;
+    loop {
+        let r = http::request(
+            addr,
+            "GET",
+            "/debug/pprof/profile?seconds=1",
+            None,
+            Duration::from_secs(20),
+        )
+        .unwrap();
+        assert!(
+            !r.text().contains("profiler"),
+            "the profiler's own words reached the client: {}",
+            r.text()
+        );
+        match r.status {
+            409 => refused += 1,
+            200 => break,
+            status => panic!("a capture after a client left answered {status}: {}", r.text()),
+        }
+        assert!(std::time::Instant::now() < deadline, "no capture succeeded in 30 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(refused > 0, "the orphaned capture did not hold the guard");
+    drop(service);
+}
+
 #[test]
 fn the_book_shows_the_snapshot() {
     selfcheck::assert_book_shows_snapshot(workbook::this_day!(), &[]);
