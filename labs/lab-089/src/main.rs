@@ -314,7 +314,9 @@ fn capture_failed(error: &Error) -> Response {
     eprintln!("the CPU profile failed: {error}");
     (
         StatusCode::INTERNAL_SERVER_ERROR,
-        axum::Json(json!({ "error": "the CPU profile could not be taken; the service's log says why" })),
+        axum::Json(
+            json!({ "error": "the CPU profile could not be taken; the service's log says why" }),
+        ),
     )
         .into_response()
 }

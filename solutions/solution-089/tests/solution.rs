@@ -131,9 +131,15 @@ fn a_client_that_leaves_mid_capture_does_not_break_the_next_one() {
         match r.status {
             409 => refused += 1,
             200 => break,
-            status => panic!("a capture after a client left answered {status}: {}", r.text()),
+            status => panic!(
+                "a capture after a client left answered {status}: {}",
+                r.text()
+            ),
         }
-        assert!(std::time::Instant::now() < deadline, "no capture succeeded in 30 s");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no capture succeeded in 30 s"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     assert!(refused > 0, "the orphaned capture did not hold the guard");
