@@ -36,6 +36,8 @@ struct App {
     work: Sender<Job>,
     stats: Arc<Mutex<Stats>>,
     queued: Arc<AtomicU64>,
+    /// Sender threads running for `/load`: at most [`MAX_SENDERS`].
+    senders: Arc<AtomicU64>,
     /// Set while a CPU profile is being taken: one at a time.
     profiling: Flag,
     runtime: tokio::runtime::Handle,
@@ -119,6 +121,7 @@ fn start_pipeline(runtime: tokio::runtime::Handle) -> App {
         work,
         stats,
         queued,
+        senders: Arc::default(),
         profiling: Flag::default(),
         runtime,
     }
@@ -167,6 +170,12 @@ fn bad_request(field: &'static str, message: String) -> BadRequest {
     BadRequest { field, message }
 }
 
+/// How many sender threads `/load` runs at once, all requests together.
+/// Each is an OS thread blocked on the work channel until the pipeline
+/// takes its items; without a bound a burst of requests piles up threads
+/// until the process cannot start one more.
+const MAX_SENDERS: u64 = 256;
+
 /// `POST /load {"workers": W, "items": N}`: W sender threads put N items
 /// each into the work channel, as the Go seed's goroutines do.
 async fn load(State(app): State<Arc<App>>, body: Bytes) -> Response {
@@ -191,9 +200,17 @@ async fn load(State(app): State<Arc<App>>, body: Bytes) -> Response {
         (Ok(w), Ok(i)) => (w, i),
         (Err(r), _) | (_, Err(r)) => return r.into_response(),
     };
-    for w in 0..workers {
+    // A full service says so, and when to come back, instead of starting
+    // threads it cannot afford.
+    let Some(seats) = Seat::take(&app.senders, workers) else {
+        return busy(format!(
+            "{MAX_SENDERS} sender threads are already running; try again later"
+        ));
+    };
+    for (w, seat) in (0..workers).zip(seats) {
         let (work, queued) = (app.work.clone(), app.queued.clone());
-        thread::spawn(move || {
+        let spawned = thread::Builder::new().spawn(move || {
+            let _seat = seat;
             for n in 0..items {
                 queued.fetch_add(1, Ordering::Relaxed);
                 let job = Job {
@@ -205,10 +222,47 @@ async fn load(State(app): State<Arc<App>>, body: Bytes) -> Response {
                 }
             }
         });
+        if let Err(e) = spawned {
+            eprintln!("POST /load: cannot start a sender thread: {e}");
+            return busy("the service cannot start another thread now; try again later".into());
+        }
     }
     (
         StatusCode::ACCEPTED,
         axum::Json(json!({ "workers": workers, "items": items })),
+    )
+        .into_response()
+}
+
+/// A sender thread's place among the [`MAX_SENDERS`], given back when the
+/// thread ends (or was never started).
+struct Seat(Arc<AtomicU64>);
+
+impl Seat {
+    /// `n` seats at once, or none when fewer are free.
+    fn take(senders: &Arc<AtomicU64>, n: u64) -> Option<Vec<Seat>> {
+        senders
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |running| {
+                (running + n <= MAX_SENDERS).then_some(running + n)
+            })
+            .ok()?;
+        Some((0..n).map(|_| Seat(senders.clone())).collect())
+    }
+}
+
+impl Drop for Seat {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// `503 Service Unavailable` with `Retry-After`: the request was fine, the
+/// service is full.
+fn busy(message: String) -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::RETRY_AFTER, "1")],
+        axum::Json(json!({ "error": message })),
     )
         .into_response()
 }

@@ -264,6 +264,10 @@ impl Service for RunningService {
     fn exited(&mut self) -> Option<std::process::ExitStatus> {
         self.0.try_wait().ok().flatten()
     }
+
+    fn id(&self) -> u32 {
+        self.0.id()
+    }
 }
 
 impl Drop for RunningService {

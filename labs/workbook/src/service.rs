@@ -17,6 +17,8 @@ pub trait Service {
     fn signal(&self, name: &str) -> std::io::Result<()>;
     /// How the service ended, if it has.
     fn exited(&mut self) -> Option<ExitStatus>;
+    /// The service's process id.
+    fn id(&self) -> u32;
 }
 
 /// Starts `exe --out dir args…` as a service.

@@ -146,6 +146,54 @@ fn a_client_that_leaves_mid_capture_does_not_break_the_next_one() {
     drop(service);
 }
 
+/// The threads a process runs now, from `/proc/<pid>/status`.
+fn threads_of(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap()
+}
+
+/// More `/load` than the service can take at once: the surplus is told
+/// 503 with `Retry-After`, the threads stay bounded, nothing panics.
+#[test]
+fn load_beyond_the_bound_is_told_503_and_threads_stay_bounded() {
+    let _machine = selfcheck::one_at_a_time();
+    let dir = selfcheck::scratch();
+    let (service, addr) = day089::start(
+        selfcheck::launch,
+        Path::new(selfcheck::program!()),
+        dir.path(),
+    )
+    .or_fail();
+    let idle_threads = threads_of(service.id());
+    // 64 senders of 10 000 items each, far more than the pipeline drains
+    // in the test's time: every request keeps its threads busy.
+    let heavy = r#"{"workers": 64, "items": 10000}"#;
+    let answers: Vec<_> = (0..8)
+        .map(|_| {
+            http::request(addr, "POST", "/load", Some(heavy), Duration::from_secs(10))
+                .unwrap_or_else(|e| panic!("POST /load got no answer: {e}"))
+        })
+        .collect();
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
+    assert_eq!(statuses[..4], [202; 4], "{statuses:?}");
+    let refused: Vec<_> = answers.iter().filter(|r| r.status == 503).collect();
+    assert_eq!(refused.len(), 4, "{statuses:?}");
+    for r in refused {
+        assert_eq!(r.header("retry-after"), Some("1"), "{r:?}");
+        assert!(r.text().contains("try again later"), "{}", r.text());
+    }
+    let threads = threads_of(service.id());
+    assert!(
+        threads <= idle_threads + 256,
+        "{threads} threads (idle: {idle_threads})"
+    );
+    drop(service);
+}
+
 #[test]
 fn the_book_shows_the_snapshot() {
     selfcheck::assert_book_shows_snapshot(workbook::this_day!(), &[]);
