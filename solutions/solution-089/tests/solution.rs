@@ -198,3 +198,69 @@ fn load_beyond_the_bound_is_told_503_and_threads_stay_bounded() {
 fn the_book_shows_the_snapshot() {
     selfcheck::assert_book_shows_snapshot(workbook::this_day!(), &[]);
 }
+
+/// Set when this test binary runs again as the parent of a service.
+const PARENT: &str = "SOLUTION_089_TEST_PARENT";
+
+/// The parent for [`a_service_dies_with_the_test_that_started_it`]: starts
+/// the service as any test does, says its pid, and waits to be killed.
+#[test]
+#[ignore = "run by a_service_dies_with_the_test_that_started_it, as a process of its own"]
+fn parent_of_a_service() {
+    let Some(dir) = std::env::var_os(PARENT) else {
+        return;
+    };
+    let (service, _addr) = day089::start(
+        selfcheck::launch,
+        Path::new(selfcheck::program!()),
+        Path::new(&dir),
+    )
+    .or_fail();
+    println!("service pid {}", service.id());
+    std::thread::sleep(Duration::from_secs(60));
+}
+
+/// Whether `pid` still runs (a zombie waiting for its reaper does not).
+fn runs(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z'))
+    })
+}
+
+/// A test killed half-way (as `timeout` or a CI runner does) runs no
+/// destructor, yet the service it started must not outlive it.
+#[test]
+fn a_service_dies_with_the_test_that_started_it() {
+    use std::io::BufRead;
+    let dir = selfcheck::scratch();
+    let mut parent = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "parent_of_a_service", "--ignored", "--nocapture"])
+        .env(PARENT, dir.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(parent.stdout.take().unwrap()).lines();
+    let pid: u32 = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| l.strip_prefix("service pid ").map(|p| p.parse().unwrap()))
+        .expect("the parent test started a service");
+    assert!(runs(pid));
+    parent.kill().unwrap();
+    parent.wait().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while runs(pid) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let orphaned = runs(pid);
+    if orphaned {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+    }
+    assert!(
+        !orphaned,
+        "the service (pid {pid}) outlived the test that started it"
+    );
+}
