@@ -16,6 +16,7 @@
 //! - [`heap`], [`trace`], [`tasks`]: dhat heap profiles, tracing-chrome
 //!   traces and tokio task dumps, kept for a scope and read back.
 //! - [`http`]: a tiny loopback HTTP client for services and the load driver.
+//! - [`net`]: an accept loop that backs off instead of spinning.
 //! - [`work`]: CPU work of a known size for workloads.
 
 pub mod atomic;
@@ -26,6 +27,7 @@ mod error;
 pub mod flame;
 pub mod heap;
 pub mod http;
+pub mod net;
 pub mod out;
 pub mod profile;
 pub mod summary;
