@@ -264,3 +264,26 @@ fn a_service_dies_with_the_test_that_started_it() {
         "the service (pid {pid}) outlived the test that started it"
     );
 }
+
+/// Told to listen where other machines can reach it, the service says
+/// what that exposes before it listens. (An address this machine does not
+/// have, so that nothing is exposed and the start fails right after.)
+#[test]
+fn an_address_beyond_loopback_is_warned_about() {
+    let dir = selfcheck::scratch();
+    let out = std::process::Command::new(selfcheck::program!())
+        .args(["--addr", "192.0.2.1:8089", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning: --addr 192.0.2.1:8089 is reachable from other machines"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("cannot listen on 192.0.2.1:8089"),
+        "{stderr}"
+    );
+    assert!(!out.status.success());
+}

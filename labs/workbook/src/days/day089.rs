@@ -23,11 +23,18 @@ pub struct Flags {
 }
 
 impl Flags {
-    /// `--addr`, or [`PORT`] when it is not given.
+    /// `--addr`, or [`PORT`] when it is not given. An address other
+    /// machines can reach is taken, with a warning on stderr
+    /// ([`labkit::cli::exposure_warning`]).
     pub fn addr(&self) -> SocketAddr {
-        self.listen
+        let addr = self
+            .listen
             .addr
-            .unwrap_or_else(|| PORT.parse().expect("PORT is a valid address"))
+            .unwrap_or_else(|| PORT.parse().expect("PORT is a valid address"));
+        if let Some(warning) = labkit::cli::exposure_warning(addr) {
+            eprintln!("{warning}");
+        }
+        addr
     }
 }
 /// The longest CPU profile the service takes.
