@@ -16,7 +16,8 @@
 //! - [`heap`], [`trace`], [`tasks`]: dhat heap profiles, tracing-chrome
 //!   traces and tokio task dumps, kept for a scope and read back.
 //! - [`http`]: a tiny loopback HTTP client for services and the load driver.
-//! - [`net`]: an accept loop that backs off instead of spinning.
+//! - [`net`]: an accept loop that backs off instead of spinning, and an
+//!   HTTP server that times out half-sent requests.
 //! - [`work`]: CPU work of a known size for workloads.
 
 pub mod atomic;

@@ -82,10 +82,9 @@ async fn main() -> Result<(), Error> {
         .map_err(|e| Error::io("cannot read the listening address", e))?;
     println!("service listening on {bound} (pid {})", std::process::id());
     println!("try: go tool pprof -top 'http://{bound}/debug/pprof/profile?seconds=5'");
-    axum::serve(listener, router)
-        .with_graceful_shutdown(stop_signal())
-        .await
-        .map_err(|e| Error::io("the server failed", e))?;
+    // With timeouts, so that no client holds a connection by sending half
+    // a request.
+    labkit::net::serve(listener, router, day089::limits(), stop_signal()).await;
     Ok(())
 }
 

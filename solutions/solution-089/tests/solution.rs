@@ -287,3 +287,56 @@ fn an_address_beyond_loopback_is_warned_about() {
     );
     assert!(!out.status.success());
 }
+
+/// Clients that send half a request are not waited for forever: half a
+/// head is disconnected, half a body answered 408, both within the
+/// service's limits, while the service goes on answering others.
+#[test]
+fn half_sent_requests_time_out() {
+    use std::io::{Read, Write};
+    let _machine = selfcheck::one_at_a_time();
+    let dir = selfcheck::scratch();
+    let (service, addr) = day089::start(
+        selfcheck::launch,
+        Path::new(selfcheck::program!()),
+        dir.path(),
+    )
+    .or_fail();
+    let limits = day089::limits();
+    let open = |request: &[u8]| {
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(limits.header.max(limits.body) * 3))
+            .unwrap();
+        stream.write_all(request).unwrap();
+        stream
+    };
+    let started = std::time::Instant::now();
+    let half_heads: Vec<_> = (0..20)
+        .map(|_| open(b"GET /stats HTTP/1.1\r\nHost: x\r\n"))
+        .collect();
+    let mut half_body = open(
+        b"POST /load HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+          Content-Length: 100\r\n\r\n{\"workers\": 1,",
+    );
+    // Meanwhile, others are served.
+    let stats = http::request(addr, "GET", "/stats", None, Duration::from_secs(10)).unwrap();
+    assert_eq!(stats.status, 200);
+
+    let mut answer = String::new();
+    half_body
+        .read_to_string(&mut answer)
+        .unwrap_or_else(|e| panic!("half a body was still waited for: {e}"));
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    for mut stream in half_heads {
+        let mut rest = Vec::new();
+        let read = stream.read_to_end(&mut rest);
+        assert!(
+            read.is_ok(),
+            "half a head was still waited for after {:?}: {read:?}",
+            started.elapsed()
+        );
+    }
+    assert!(started.elapsed() < (limits.header.max(limits.body)) * 3);
+    drop(service);
+}

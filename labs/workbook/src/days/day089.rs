@@ -39,6 +39,12 @@ impl Flags {
 }
 /// The longest CPU profile the service takes.
 pub const MAX_SECONDS: u64 = 30;
+/// What the service waits for and reads: a client gets 5 s for a request's
+/// head and 5 s for its body, and the service answers within the longest
+/// capture and half a minute more.
+pub fn limits() -> labkit::net::Limits {
+    labkit::net::Limits::new(Duration::from_secs(MAX_SECONDS + 30))
+}
 /// The capture the check asks for.
 pub const CAPTURE_SECONDS: u64 = 2;
 
