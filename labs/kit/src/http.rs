@@ -6,15 +6,26 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-/// A response: status code and body, and how long the round trip took.
+/// A response: status code, headers and body, and how long the round trip
+/// took.
 #[derive(Debug, Clone)]
 pub struct Response {
     pub status: u16,
+    /// Name (as sent) and value (trimmed) of each header line.
+    pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     pub elapsed: Duration,
 }
 
 impl Response {
+    /// The first header called `name` (in any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
@@ -56,12 +67,14 @@ pub fn request(
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| std::io::Error::other(format!("not an HTTP response: {status_line:?}")))?;
     let mut length = None;
+    let mut headers = Vec::new();
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line)? == 0 || line == "\r\n" {
             break;
         }
         if let Some((name, value)) = line.split_once(':') {
+            headers.push((name.to_string(), value.trim().to_string()));
             if name.eq_ignore_ascii_case("content-length") {
                 length = value.trim().parse::<u64>().ok();
             } else if name.eq_ignore_ascii_case("transfer-encoding")
@@ -92,6 +105,7 @@ pub fn request(
     }
     Ok(Response {
         status,
+        headers,
         body,
         elapsed: start.elapsed(),
     })

@@ -16,6 +16,8 @@
 //! - [`heap`], [`trace`], [`tasks`]: dhat heap profiles, tracing-chrome
 //!   traces and tokio task dumps, kept for a scope and read back.
 //! - [`http`]: a tiny loopback HTTP client for services and the load driver.
+//! - [`net`]: an accept loop that backs off instead of spinning, and an
+//!   HTTP server that times out half-sent requests.
 //! - [`work`]: CPU work of a known size for workloads.
 //! - [`view`]: the summary's other views (a sample type, per thread, from a URL).
 
@@ -27,6 +29,7 @@ mod error;
 pub mod flame;
 pub mod heap;
 pub mod http;
+pub mod net;
 pub mod out;
 pub mod profile;
 pub mod summary;

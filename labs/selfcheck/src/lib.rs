@@ -198,7 +198,10 @@ pub fn scratch() -> TempDir {
 
 /// A service a check started as a child process (`exe --out DIR args…`,
 /// stdout piped). Dropping it stops the service — SIGTERM, then a kill
-/// after 5 s — so no check leaves a process behind.
+/// after 5 s — so no check leaves a process behind. And should the test
+/// itself be killed before it can drop it, the service still stops: its
+/// stdin is a pipe this process holds, and it ends when that closes
+/// ([`workbook::service::STOP_WITH_STDIN`]).
 pub struct RunningService(pub std::process::Child);
 
 /// Starts a service for a day's check: [`workbook::service::Launch`].
@@ -212,6 +215,8 @@ impl RunningService {
             .arg("--out")
             .arg(dir)
             .args(args)
+            .env(workbook::service::STOP_WITH_STDIN, "1")
+            .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::inherit())
             .spawn()
@@ -263,6 +268,10 @@ impl Service for RunningService {
 
     fn exited(&mut self) -> Option<std::process::ExitStatus> {
         self.0.try_wait().ok().flatten()
+    }
+
+    fn id(&self) -> u32 {
+        self.0.id()
     }
 }
 

@@ -48,6 +48,7 @@ impl Day {
         if let Err(e) = labkit::out::prepare_dir(&parsed.0) {
             command.error(ErrorKind::ValueValidation, e).exit();
         }
+        crate::service::stop_with_stdin_if_asked();
         parsed
     }
 

@@ -17,6 +17,29 @@ pub trait Service {
     fn signal(&self, name: &str) -> std::io::Result<()>;
     /// How the service ended, if it has.
     fn exited(&mut self) -> Option<ExitStatus>;
+    /// The service's process id.
+    fn id(&self) -> u32;
+}
+
+/// Set by a test that starts a program as a service, with the program's
+/// stdin a pipe the test holds: the program then stops when that pipe
+/// closes. A test killed half-way (`timeout` sends SIGTERM, a CI runner
+/// SIGKILL) runs no destructor and sends no signal, but the kernel closes
+/// its end of the pipe all the same, so its services never outlive it.
+/// A learner's own `cargo run` leaves the variable unset and stdin alone.
+pub const STOP_WITH_STDIN: &str = "WORKBOOK_STOP_WITH_STDIN";
+
+/// When [`STOP_WITH_STDIN`] is set, watches stdin on a thread of its own
+/// and ends the process once it reaches its end.
+pub fn stop_with_stdin_if_asked() {
+    if std::env::var_os(STOP_WITH_STDIN).is_none() {
+        return;
+    }
+    std::thread::spawn(|| {
+        let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+        eprintln!("stdin closed: the test that started this service is gone; stopping");
+        std::process::exit(1);
+    });
 }
 
 /// Starts `exe --out dir args…` as a service.

@@ -4,12 +4,14 @@
 //! SIGQUIT to a running service prints every goroutine's stack and exits;
 //! in Rust, SIGQUIT's default action just kills the process. Here a signal
 //! task answers SIGQUIT by writing a task dump,
-//! `task-dump-<service>-<unix time>.txt`, and the service keeps serving.
+//! `task-dump-<service>-<unix time>-<pid>-<n>.txt`, and the service keeps
+//! serving.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use labkit::net::Acceptor;
 use labkit::{Error, out, tasks};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
@@ -64,49 +66,78 @@ async fn main() -> Result<(), Error> {
 // ANCHOR: dump
 /// Answers every SIGQUIT with a task dump.
 async fn on_quit(mut quit: Signal, runtime: tokio::runtime::Handle, dir: std::path::PathBuf) {
+    let mut dumps = 0;
     while quit.recv().await.is_some() {
-        match write_dump(&runtime, &dir).await {
+        dumps += 1;
+        match write_dump(&runtime, &dir, dumps).await {
             Ok(path) => println!("task dump written to {}", out::display(&path)),
             Err(e) => eprintln!("task dump failed: {e}"),
         }
     }
 }
 
-/// Dumps every task to `task-dump-<service>-<unix time>.txt`, atomically.
+/// Dumps every task to `task-dump-<service>-<unix time>-<pid>-<n>.txt`,
+/// atomically: the `n`th dump of this process. Two dumps in one second
+/// get two names, and an existing file is never replaced.
 async fn write_dump(
     runtime: &tokio::runtime::Handle,
     dir: &std::path::Path,
+    n: u64,
 ) -> Result<std::path::PathBuf, Error> {
     let dump = tasks::dump(runtime, DUMP_TIMEOUT).await?;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let path = dir.join(format!("task-dump-{SERVICE}-{now}.txt"));
+    let pid = std::process::id();
+    let path = dir.join(format!("task-dump-{SERVICE}-{now}-{pid}-{n}.txt"));
+    if path.exists() {
+        return Err(Error::new(format!(
+            "{} already exists; it is left as it is",
+            out::display(&path)
+        )));
+    }
     dump.save(&path)?;
     Ok(path)
 }
 // ANCHOR_END: dump
 
+/// Serves every connection. When accepting fails (out of file
+/// descriptors, say) the acceptor waits and retries, and logs it once a
+/// second, instead of spinning on the error.
 async fn accept_loop(listener: TcpListener) {
+    let mut acceptor = Acceptor::new(listener);
     loop {
-        match listener.accept().await {
-            Ok((stream, _)) => {
-                tokio::spawn(echo(stream));
-            }
-            Err(e) => eprintln!("accept failed: {e}"),
-        }
+        let (stream, _) = acceptor.accept().await;
+        tokio::spawn(echo(stream));
     }
 }
 
+/// The longest line the service echoes. A client that sends more without
+/// a newline is told so and disconnected: the service holds at most this
+/// much of anyone's line.
+const MAX_LINE: usize = 64 * 1024;
+
+/// Echoes each line back, up to [`MAX_LINE`] bytes a line.
 async fn echo(stream: TcpStream) {
     let (read, mut write) = stream.into_split();
-    let mut lines = BufReader::new(read).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        if write
-            .write_all(format!("{line}\n").as_bytes())
-            .await
-            .is_err()
-        {
+    let mut read = BufReader::new(read);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let mut limited = (&mut read).take(MAX_LINE as u64 + 1);
+        match limited.read_until(b'\n', &mut line).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        if line.len() > MAX_LINE {
+            let refusal = format!("error: a line is at most {MAX_LINE} bytes\n");
+            let _ = write.write_all(refusal.as_bytes()).await;
+            return;
+        }
+        if !line.ends_with(b"\n") {
+            line.push(b'\n'); // the last line, cut by the end of the stream
+        }
+        if write.write_all(&line).await.is_err() {
             return;
         }
     }

@@ -32,8 +32,10 @@ struct App {
     work: Sender<Job>,
     stats: Arc<Mutex<Stats>>,
     queued: Arc<AtomicU64>,
+    /// Sender threads running for `/load`: at most [`MAX_SENDERS`].
+    senders: Arc<AtomicU64>,
     /// Set while a CPU profile is being taken: one at a time.
-    profiling: AtomicBool,
+    profiling: Flag,
     runtime: tokio::runtime::Handle,
 }
 
@@ -76,10 +78,9 @@ async fn main() -> Result<(), Error> {
         .map_err(|e| Error::io("cannot read the listening address", e))?;
     println!("service listening on {bound} (pid {})", std::process::id());
     println!("try: go tool pprof -top 'http://{bound}/debug/pprof/profile?seconds=5'");
-    axum::serve(listener, router)
-        .with_graceful_shutdown(stop_signal())
-        .await
-        .map_err(|e| Error::io("the server failed", e))?;
+    // With timeouts, so that no client holds a connection by sending half
+    // a request.
+    labkit::net::serve(listener, router, day089::limits(), stop_signal()).await;
     Ok(())
 }
 
@@ -115,7 +116,8 @@ fn start_pipeline(runtime: tokio::runtime::Handle) -> App {
         work,
         stats,
         queued,
-        profiling: AtomicBool::new(false),
+        senders: Arc::default(),
+        profiling: Flag::default(),
         runtime,
     }
 }
@@ -163,6 +165,12 @@ fn bad_request(field: &'static str, message: String) -> BadRequest {
     BadRequest { field, message }
 }
 
+/// How many sender threads `/load` runs at once, all requests together.
+/// Each is an OS thread blocked on the work channel until the pipeline
+/// takes its items; without a bound a burst of requests piles up threads
+/// until the process cannot start one more.
+const MAX_SENDERS: u64 = 256;
+
 /// `POST /load {"workers": W, "items": N}`: W sender threads put N items
 /// each into the work channel, as the Go seed's goroutines do.
 async fn load(State(app): State<Arc<App>>, body: Bytes) -> Response {
@@ -187,9 +195,17 @@ async fn load(State(app): State<Arc<App>>, body: Bytes) -> Response {
         (Ok(w), Ok(i)) => (w, i),
         (Err(r), _) | (_, Err(r)) => return r.into_response(),
     };
-    for w in 0..workers {
+    // A full service says so, and when to come back, instead of starting
+    // threads it cannot afford.
+    let Some(seats) = Seat::take(&app.senders, workers) else {
+        return busy(format!(
+            "{MAX_SENDERS} sender threads are already running; try again later"
+        ));
+    };
+    for (w, seat) in (0..workers).zip(seats) {
         let (work, queued) = (app.work.clone(), app.queued.clone());
-        thread::spawn(move || {
+        let spawned = thread::Builder::new().spawn(move || {
+            let _seat = seat;
             for n in 0..items {
                 queued.fetch_add(1, Ordering::Relaxed);
                 let job = Job {
@@ -201,10 +217,47 @@ async fn load(State(app): State<Arc<App>>, body: Bytes) -> Response {
                 }
             }
         });
+        if let Err(e) = spawned {
+            eprintln!("POST /load: cannot start a sender thread: {e}");
+            return busy("the service cannot start another thread now; try again later".into());
+        }
     }
     (
         StatusCode::ACCEPTED,
         axum::Json(json!({ "workers": workers, "items": items })),
+    )
+        .into_response()
+}
+
+/// A sender thread's place among the [`MAX_SENDERS`], given back when the
+/// thread ends (or was never started).
+struct Seat(Arc<AtomicU64>);
+
+impl Seat {
+    /// `n` seats at once, or none when fewer are free.
+    fn take(senders: &Arc<AtomicU64>, n: u64) -> Option<Vec<Seat>> {
+        senders
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |running| {
+                (running + n <= MAX_SENDERS).then_some(running + n)
+            })
+            .ok()?;
+        Some((0..n).map(|_| Seat(senders.clone())).collect())
+    }
+}
+
+impl Drop for Seat {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// `503 Service Unavailable` with `Retry-After`: the request was fine, the
+/// service is full.
+fn busy(message: String) -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::RETRY_AFTER, "1")],
+        axum::Json(json!({ "error": message })),
     )
         .into_response()
 }
@@ -254,42 +307,48 @@ async fn cpu_profile(
         Err(r) => return r.into_response(),
     };
     // One capture at a time, as Go's "profiling already in use".
-    let Some(_capturing) = OneAtATime::take(&app.profiling) else {
+    let Some(capturing) = OneAtATime::take(&app.profiling) else {
         return (
             StatusCode::CONFLICT,
             axum::Json(json!({ "error": "a CPU profile is already being taken; try again later" })),
         )
             .into_response();
     };
-    // The capture sleeps for N seconds: on the blocking pool, never on the
-    // thread that serves every other request.
-    let result = tokio::task::spawn_blocking(move || capture(seconds)).await;
+    // The capture sleeps for `seconds` before it has anything to send.
+    let result = tokio::task::spawn_blocking(move || capture(seconds, capturing))
+        .await
+        .unwrap_or_else(|e| Err(Error::new(format!("the capture task failed: {e}"))));
     match result {
-        Ok(Ok(bytes)) => pprof_response(bytes),
-        Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+        Ok(bytes) => pprof_response(bytes),
+        Err(e) => capture_failed(&e),
     }
 }
 // ANCHOR_END: profile
 
-/// Holds the "capture running" flag; lowers it when dropped — also when
-/// the client goes away and axum drops the handler half-way.
-struct OneAtATime<'a>(&'a AtomicBool);
+/// The "capture running" flag, raised while a [`OneAtATime`] lives.
+type Flag = Arc<AtomicBool>;
 
-impl<'a> OneAtATime<'a> {
-    fn take(flag: &'a AtomicBool) -> Option<OneAtATime<'a>> {
-        (!flag.swap(true, Ordering::AcqRel)).then_some(OneAtATime(flag))
+/// Holds the "capture running" flag and lowers it when dropped. The
+/// capture owns it, not the request: a client that leaves half-way drops
+/// its request, but the capture it started runs on to the end, and until
+/// then a second one must still be refused.
+struct OneAtATime(Flag);
+
+impl OneAtATime {
+    fn take(flag: &Flag) -> Option<OneAtATime> {
+        (!flag.swap(true, Ordering::AcqRel)).then(|| OneAtATime(flag.clone()))
     }
 }
 
-impl Drop for OneAtATime<'_> {
+impl Drop for OneAtATime {
     fn drop(&mut self) {
         self.0.store(false, Ordering::Release);
     }
 }
 
-/// Profiles the whole process for `seconds` and encodes the result.
-fn capture(seconds: u64) -> Result<Vec<u8>, Error> {
+/// Profiles the whole process for `seconds` and encodes the result,
+/// holding `_capturing` until it is done.
+fn capture(seconds: u64, _capturing: OneAtATime) -> Result<Vec<u8>, Error> {
     let capture = Capture::start()?;
     thread::sleep(Duration::from_secs(seconds));
     let profile = capture.stop()?;
@@ -298,6 +357,19 @@ fn capture(seconds: u64) -> Result<Vec<u8>, Error> {
         .write_pprof(&mut bytes)
         .map_err(|e| Error::io("cannot encode the CPU profile", e))?;
     Ok(bytes)
+}
+
+/// A 500 that says what failed, not how: the profiler's own words go to
+/// the service's log, never to a client.
+fn capture_failed(error: &Error) -> Response {
+    eprintln!("the CPU profile failed: {error}");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        axum::Json(
+            json!({ "error": "the CPU profile could not be taken; the service's log says why" }),
+        ),
+    )
+        .into_response()
 }
 
 fn pprof_response(bytes: Vec<u8>) -> Response {

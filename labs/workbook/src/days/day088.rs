@@ -30,7 +30,7 @@ impl fmt::Display for Outcome {
         )?;
         writeln!(
             f,
-            "task-dump-{SERVICE}-<unix time>.txt, tasks by innermost own frame:"
+            "task-dump-{SERVICE}-<unix time>-<pid>-<n>.txt, tasks by innermost own frame:"
         )?;
         for ((frame, kind), n) in self.dump.groups() {
             writeln!(f, "  {n:>3}  {frame} ({kind})")?;

@@ -23,15 +23,28 @@ pub struct Flags {
 }
 
 impl Flags {
-    /// `--addr`, or [`PORT`] when it is not given.
+    /// `--addr`, or [`PORT`] when it is not given. An address other
+    /// machines can reach is taken, with a warning on stderr
+    /// ([`labkit::cli::exposure_warning`]).
     pub fn addr(&self) -> SocketAddr {
-        self.listen
+        let addr = self
+            .listen
             .addr
-            .unwrap_or_else(|| PORT.parse().expect("PORT is a valid address"))
+            .unwrap_or_else(|| PORT.parse().expect("PORT is a valid address"));
+        if let Some(warning) = labkit::cli::exposure_warning(addr) {
+            eprintln!("{warning}");
+        }
+        addr
     }
 }
 /// The longest CPU profile the service takes.
 pub const MAX_SECONDS: u64 = 30;
+/// What the service waits for and reads: a client gets 5 s for a request's
+/// head and 5 s for its body, and the service answers within the longest
+/// capture and half a minute more.
+pub fn limits() -> labkit::net::Limits {
+    labkit::net::Limits::new(Duration::from_secs(MAX_SECONDS + 30))
+}
 /// The capture the check asks for.
 pub const CAPTURE_SECONDS: u64 = 2;
 
@@ -72,6 +85,10 @@ impl fmt::Display for Outcome {
         writeln!(
             f,
             "/debug/pprof/profile returned a pprof file that reads back"
+        )?;
+        writeln!(
+            f,
+            "a second capture asked for meanwhile was refused with 409 Conflict"
         )
     }
 }
@@ -121,6 +138,38 @@ fn stats_latencies(addr: SocketAddr, count: usize, gap: Duration) -> Result<Vec<
     Ok(times)
 }
 
+/// Judges the answer to a second capture asked for while the first ran
+/// (`None`: the first was over before the check could ask).
+fn one_at_a_time(second: Option<std::io::Result<http::Response>>) -> Result<(), Failure> {
+    let hint = "keep the one-at-a-time guard for the whole capture: hand it to the capture \
+                (as `capture(seconds, capturing)` does) and answer 409 while it runs";
+    // Only a capture that had already ended lets a second one through: the
+    // profiler refuses to run twice, so a broken guard answers 500.
+    let too_busy = || {
+        fail(
+            format!(
+                "the {CAPTURE_SECONDS} s capture was over before the check could ask for a \
+                 second one; the machine is too busy to judge the 409"
+            ),
+            "run the self-check again on a quieter machine",
+        )
+    };
+    let second = second
+        .ok_or_else(too_busy)?
+        .map_err(|e| fail(format!("the second capture failed: {e}"), hint))?;
+    match second.status {
+        409 => Ok(()),
+        200 => Err(too_busy()),
+        status => Err(fail(
+            format!(
+                "a second capture asked for while one ran answered {status}, not 409 Conflict: {}",
+                second.text()
+            ),
+            hint,
+        )),
+    }
+}
+
 /// Runs the service, measures `/stats` idle and during a CPU profile, and
 /// checks the profile it returns.
 pub fn check(launch: Launch, exe: &Path, dir: &Path) -> Result<Outcome, Failure> {
@@ -154,6 +203,18 @@ pub fn check(launch: Launch, exe: &Path, dir: &Path) -> Result<Outcome, Failure>
     std::thread::sleep(Duration::from_millis(200));
     let during =
         stats_latencies(addr, 30, Duration::from_millis(20)).map_err(|e| fail(e, rerun))?;
+    // A second capture while the first still runs must be refused. (Asked
+    // only now, so that it cannot queue behind a stalled executor and
+    // stretch the /stats round trips measured above.)
+    let second = (!capture.is_finished()).then(|| {
+        http::request(
+            addr,
+            "GET",
+            "/debug/pprof/profile?seconds=1",
+            None,
+            Duration::from_secs(CAPTURE_SECONDS + 20),
+        )
+    });
     let profile = capture
         .join()
         .map_err(|_| fail("the capture thread panicked".into(), rerun))?
@@ -190,5 +251,6 @@ pub fn check(launch: Launch, exe: &Path, dir: &Path) -> Result<Outcome, Failure>
     }
     labkit::profile::decode(Path::new("/debug/pprof/profile"), &profile.body)
         .map_err(|e| fail(format!("the profile endpoint's answer: {e}"), rerun))?;
+    one_at_a_time(second)?;
     Ok(outcome)
 }

@@ -1,0 +1,189 @@
+//! Serving connections without spinning or waiting forever: an accept
+//! loop that backs off when accepting fails ([`Acceptor`]), and an HTTP
+//! server with timeouts for clients that send half a request ([`serve`]).
+//!
+//! `accept` fails for reasons that last: out of file descriptors (EMFILE,
+//! ENFILE) above all, when every connection holds one. Retrying at once
+//! fails again at once, and a loop that logs each failure burns a core and
+//! floods its log while it achieves nothing. Go's `http.Server.Serve`
+//! sleeps after a failed accept, 5 ms doubled at each further failure up
+//! to 1 s, and starts over from 5 ms at the next success; [`Acceptor`]
+//! does the same, and logs a failure at most once per [`LOG_EVERY`],
+//! saying how many it did not print.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use tokio::net::{TcpListener, TcpStream};
+
+/// The first wait after a failed accept; it doubles at each further one.
+pub const FIRST_DELAY: Duration = Duration::from_millis(5);
+/// The longest wait between two attempts.
+pub const MAX_DELAY: Duration = Duration::from_secs(1);
+/// At most one log line per this long about failing accepts.
+pub const LOG_EVERY: Duration = Duration::from_secs(1);
+
+/// A listener whose [`accept`](Acceptor::accept) waits and retries, never
+/// spins, when accepting fails.
+pub struct Acceptor {
+    listener: TcpListener,
+    delay: Option<Duration>,
+    last_log: Option<Instant>,
+    unlogged: u64,
+}
+
+impl Acceptor {
+    pub fn new(listener: TcpListener) -> Acceptor {
+        Acceptor {
+            listener,
+            delay: None,
+            last_log: None,
+            unlogged: 0,
+        }
+    }
+
+    /// The next connection. A failed accept is logged (see [`LOG_EVERY`]),
+    /// waited out and retried.
+    pub async fn accept(&mut self) -> (TcpStream, SocketAddr) {
+        loop {
+            match self.listener.accept().await {
+                Ok(accepted) => {
+                    self.delay = None;
+                    return accepted;
+                }
+                Err(e) => {
+                    let delay = self.delay.map_or(FIRST_DELAY, |d| (d * 2).min(MAX_DELAY));
+                    self.delay = Some(delay);
+                    self.log(&e, delay);
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        }
+    }
+
+    fn log(&mut self, e: &std::io::Error, delay: Duration) {
+        let now = Instant::now();
+        if self.last_log.is_some_and(|at| now < at + LOG_EVERY) {
+            self.unlogged += 1;
+            return;
+        }
+        let unlogged = std::mem::take(&mut self.unlogged);
+        let more = if unlogged > 0 {
+            format!(" ({unlogged} more since the last line)")
+        } else {
+            String::new()
+        };
+        eprintln!("accept failed: {e}; retrying in {delay:?}{more}");
+        self.last_log = Some(now);
+    }
+}
+
+/// How long a service waits for a client, and how much it reads.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// From a connection's first byte of a request head (or from the end of
+    /// the last answer, on a kept-alive connection) to the end of the head.
+    /// Go's `ReadHeaderTimeout`; a client that never finishes its headers
+    /// is disconnected.
+    pub header: Duration,
+    /// To receive the whole body once the head is in: `408 Request
+    /// Timeout` after that.
+    pub body: Duration,
+    /// The largest body read: `413 Payload Too Large` beyond.
+    pub max_body: usize,
+    /// For the handler to answer once the request is in: `503 Service
+    /// Unavailable` after that, as Go's `http.TimeoutHandler` answers. It
+    /// must exceed the longest answer the service means to give.
+    pub handler: Duration,
+}
+
+impl Limits {
+    /// Five seconds for the head and for the body, 64 KiB of body, and
+    /// `handler` for the answer.
+    pub fn new(handler: Duration) -> Limits {
+        Limits {
+            header: Duration::from_secs(5),
+            body: Duration::from_secs(5),
+            max_body: 64 * 1024,
+            handler,
+        }
+    }
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, over HTTP/1.1
+/// with `limits`: no client can hold a connection by sending half a
+/// request, and a failing accept is waited out ([`Acceptor`]). Stopping
+/// closes the listener; requests in flight are cut.
+pub async fn serve(
+    listener: TcpListener,
+    router: axum::Router,
+    limits: Limits,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let mut acceptor = Acceptor::new(listener);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            (stream, _) = acceptor.accept() => stream,
+            () = &mut shutdown => return,
+        };
+        let router = router.clone();
+        tokio::spawn(async move {
+            let service =
+                hyper::service::service_fn(move |request| answer(router.clone(), limits, request));
+            let _ = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(limits.header)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+/// Reads the request's body within the limits, then lets `router` answer
+/// within its time.
+async fn answer(
+    router: axum::Router,
+    limits: Limits,
+    request: axum::http::Request<hyper::body::Incoming>,
+) -> Result<axum::response::Response, std::convert::Infallible> {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    use http_body_util::{BodyExt, LengthLimitError, Limited};
+    use tower::ServiceExt;
+
+    let refuse = |status: StatusCode, message: String| {
+        Ok((status, axum::Json(serde_json::json!({ "error": message }))).into_response())
+    };
+    let (head, body) = request.into_parts();
+    let read = tokio::time::timeout(limits.body, Limited::new(body, limits.max_body).collect());
+    let body = match read.await {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            return refuse(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the body is larger than {} bytes", limits.max_body),
+            );
+        }
+        Ok(Err(e)) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                format!("cannot read the body: {e}"),
+            );
+        }
+        Err(_) => {
+            return refuse(
+                StatusCode::REQUEST_TIMEOUT,
+                format!("the body did not arrive within {:?}", limits.body),
+            );
+        }
+    };
+    let request = axum::http::Request::from_parts(head, axum::body::Body::from(body));
+    match tokio::time::timeout(limits.handler, router.oneshot(request)).await {
+        Ok(response) => response,
+        Err(_) => refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("no answer within {:?}", limits.handler),
+        ),
+    }
+}
