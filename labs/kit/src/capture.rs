@@ -155,7 +155,9 @@ pub type CpuProfile = Recorded;
 
 /// A CPU profile that lasts as long as a scope: it starts sampling when
 /// created and, when dropped, stops and saves `cpu.pb.gz` and `cpu.svg`
-/// into its directory (atomically). Bind it to a **name**:
+/// into its directory (atomically, both or neither). If they cannot be
+/// saved it says why and ends the process with exit code 1. Bind it to a
+/// **name**:
 ///
 /// ```no_run
 /// # let dir = std::path::Path::new("lab-out/080");
@@ -187,10 +189,10 @@ impl Drop for ProfileScope {
         let Some(capture) = self.capture.take() else {
             return;
         };
-        // A destructor cannot return an error; say it, and leave any older
-        // profile in place (the writes are atomic).
+        // Any older profile stays in place (the writes are atomic), and the
+        // run ends with exit code 1.
         if let Err(e) = capture.stop().and_then(|p| p.save(&self.dir)) {
-            eprintln!("labkit: the CPU profile was not saved: {e}");
+            crate::out::scope_failed("the CPU profile", &e);
         }
     }
 }

@@ -67,6 +67,16 @@ fn trim_thread_start(stack: &[String]) -> &[String] {
 /// Renders `profile` as an SVG flame graph at `path`, atomically, with
 /// boxes as wide as sample value `weight`.
 pub fn save(profile: &Profile, weight: usize, title: &str, path: &Path) -> Result<(), Error> {
+    atomic::write_bytes(path, &render(profile, weight, title, path)?)
+}
+
+/// Renders `profile` as an SVG flame graph; `path` only names it in errors.
+pub fn render(
+    profile: &Profile,
+    weight: usize,
+    title: &str,
+    path: &Path,
+) -> Result<Vec<u8>, Error> {
     let lines = folded(profile, weight);
     let mut svg = Vec::new();
     if !lines.is_empty() {
@@ -84,7 +94,7 @@ pub fn save(profile: &Profile, weight: usize, title: &str, path: &Path) -> Resul
     } else {
         svg.extend_from_slice(EMPTY_SVG.as_bytes());
     }
-    atomic::write_bytes(path, &svg)
+    Ok(svg)
 }
 
 const EMPTY_SVG: &str = r#"<svg xmlns="http://www.w3.org/2000/svg" width="600" height="60"><text x="10" y="35" font-family="sans-serif" font-size="16">This profile holds no samples.</text></svg>

@@ -71,18 +71,19 @@ fn run(command: Command) -> Result<String, String> {
     });
     let file = file.to_string_lossy().into_owned();
     let path = Path::new(&file);
+    // Read once, and never more than labkit's cap, whatever the file is.
+    let bytes = labkit::profile::read(path).map_err(|e| e.to_string())?;
     if file.ends_with(".json") {
-        // JSON is a dhat heap profile or a Chrome trace; each loader names
+        // JSON is a dhat heap profile or a Chrome trace; each reader names
         // the file and what it expected when it is neither.
-        let text =
-            std::fs::read_to_string(path).map_err(|e| format!("{file} cannot be read: {e}"))?;
-        return if text.contains("\"dhatFileVersion\"") {
-            Ok(labkit::heap::load(path)?.to_string())
+        let dhat = bytes.windows(17).any(|w| w == b"\"dhatFileVersion\"");
+        return if dhat {
+            Ok(labkit::heap::parse(path, &bytes)?.to_string())
         } else {
-            Ok(labkit::trace::load(path)?.to_string())
+            Ok(labkit::trace::parse(path, &bytes)?.to_string())
         };
     }
-    let profile = labkit::profile::load(path).map_err(|e| e.to_string())?;
+    let profile = labkit::profile::decode(path, &bytes).map_err(|e| e.to_string())?;
     let kind = kind.unwrap_or_else(|| {
         let contention = profile
             .sample_types
@@ -97,6 +98,8 @@ fn run(command: Command) -> Result<String, String> {
             (true, false) => Kind::Block,
         }
     });
+    kind.check(&profile)
+        .map_err(|e| format!("{file} cannot be summarised as a {}: {e}", kind.title()))?;
     Ok(labkit::summary::summarise(&profile, kind, min_samples).to_string())
 }
 
@@ -136,7 +139,7 @@ mod tests {
         let err = run_args(&["summary", "Cargo.toml"]).unwrap_err();
         assert!(err.contains("Cargo.toml is not a pprof profile"), "{err}");
         let err = run_args(&["summary", "../../book/book.json"]).unwrap_err();
-        assert!(err.contains("book.json cannot be read"), "{err}");
+        assert!(err.contains("book.json does not exist"), "{err}");
         let err = run_args(&["summary", "no/such/file.pb.gz"]).unwrap_err();
         assert!(err.contains("no/such/file.pb.gz does not exist"), "{err}");
     }
