@@ -354,7 +354,7 @@ mod tests {
         fs::write(&victim, b"precious").unwrap();
         // Whatever name the old scheme would pick, and a few around it.
         let pid = std::process::id();
-        for n in 0..4 {
+        for n in 0..64 {
             std::os::unix::fs::symlink(&victim, dir.join(format!(".p.bin.tmp-{pid}-{n}"))).unwrap();
             std::os::unix::fs::symlink(&victim, dir.join(format!(".p.bin.tmp-{pid}")))
                 .unwrap_or(());

@@ -92,15 +92,33 @@ fn names(files: &[(String, Vec<u8>)]) -> Vec<&str> {
 
 /// A good run, then a run whose writes all fail: the second exits 1 with
 /// `what was not saved` and `why`, and every file of the first is still
-/// there.
-fn a_failed_write_keeps_the_old_files(scope: &str, what: &str, why: &str, expected: &[&str]) {
+/// there. Returns the directory and what it holds.
+fn a_failed_write_keeps_the_old_files(
+    scope: &str,
+    what: &str,
+    why: &str,
+    expected: &[&str],
+) -> (tempfile::TempDir, Vec<(String, Vec<u8>)>) {
     let dir = tempfile::tempdir().unwrap();
     let good = run(scope, dir.path(), None);
     assert!(good.status.success(), "{good:?}");
     let before = listing(dir.path());
     assert_eq!(names(&before), expected);
+    a_run_fails_and_keeps(scope, what, why, dir.path(), 0, &before);
+    (dir, before)
+}
 
-    let failed = run(scope, dir.path(), Some(0));
+/// A run under `ulimit -f blocks` (of 512 bytes) exits 1, says `what` was
+/// not saved and `why`, and leaves the directory as `before`.
+fn a_run_fails_and_keeps(
+    scope: &str,
+    what: &str,
+    why: &str,
+    dir: &Path,
+    blocks: u32,
+    before: &[(String, Vec<u8>)],
+) {
+    let failed = run(scope, dir, Some(blocks));
     let stderr = String::from_utf8_lossy(&failed.stderr);
     assert_eq!(failed.status.code(), Some(1), "{stderr}");
     assert!(
@@ -109,16 +127,29 @@ fn a_failed_write_keeps_the_old_files(scope: &str, what: &str, why: &str, expect
     );
     assert!(stderr.contains(why), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
-    assert_eq!(listing(dir.path()), before, "the good files were replaced");
+    assert_eq!(listing(dir), before, "the good files were replaced");
 }
 
 #[test]
 fn a_cpu_profile_that_cannot_be_written_keeps_both_old_files_and_exits_1() {
-    a_failed_write_keeps_the_old_files(
+    let (dir, before) = a_failed_write_keeps_the_old_files(
         "cpu",
         "the CPU profile",
         "File too large",
         &["cpu.pb.gz", "cpu.svg"],
+    );
+    // Room for the small cpu.pb.gz but not for the flame graph: the new
+    // profile must not end up beside the old picture.
+    let (pprof, svg) = (before[0].1.len(), before[1].1.len());
+    let blocks = pprof.div_ceil(512) + 1;
+    assert!(svg > blocks * 512 * 2, "{pprof} and {svg} bytes");
+    a_run_fails_and_keeps(
+        "cpu",
+        "the CPU profile",
+        "cpu.svg: File too large",
+        dir.path(),
+        blocks as u32,
+        &before,
     );
 }
 
