@@ -86,7 +86,7 @@ fn finish(tmp: NamedTempFile, path: &Path) -> Result<(), Error> {
         .map_err(|e| Error::io(format!("cannot read back {}", tmp.path().display()), e))?;
     if let Err(e) = parse(tmp.path(), &bytes) {
         return Err(Error::new(format!(
-            "dhat did not write a whole profile ({e}); {} keeps its previous contents",
+            "dhat did not write a whole profile ({e}); {} was left as it was",
             path.display()
         )));
     }

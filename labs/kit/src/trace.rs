@@ -89,20 +89,16 @@ impl TraceScope {
     fn finish(&self, tmp: NamedTempFile) -> Result<(), Error> {
         let failed = self.failed.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(e) = failed {
-            return Err(Error::io(
-                format!(
-                    "cannot write {} ({} keeps its previous contents)",
-                    tmp.path().display(),
-                    self.path.display()
-                ),
-                e,
-            ));
+            return Err(Error::new(format!(
+                "cannot write {}: {e}; it was left as it was",
+                self.path.display()
+            )));
         }
         let bytes = std::fs::read(tmp.path())
             .map_err(|e| Error::io(format!("cannot read back {}", tmp.path().display()), e))?;
         if let Err(e) = parse(tmp.path(), &bytes) {
             return Err(Error::new(format!(
-                "tracing-chrome did not write a whole trace ({e}); {} keeps its previous contents",
+                "tracing-chrome did not write a whole trace ({e}); {} was left as it was",
                 self.path.display()
             )));
         }
