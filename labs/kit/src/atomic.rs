@@ -62,6 +62,7 @@ impl Batch {
         Batch::default()
     }
 
+    // ANCHOR: write_with
     /// Stages `path` with whatever `fill` writes into the buffered writer
     /// it is given: written, flushed and `fsync`ed under a temporary name.
     pub fn write_with<F>(&mut self, path: &Path, fill: F) -> Result<(), Error>
@@ -82,6 +83,7 @@ impl Batch {
         self.staged.push((tmp, path.to_path_buf()));
         Ok(())
     }
+    // ANCHOR_END: write_with
 
     /// Stages `path` with `bytes`.
     pub fn write_bytes(&mut self, path: &Path, bytes: &[u8]) -> Result<(), Error> {
@@ -176,7 +178,6 @@ fn backup(path: &Path) -> Result<NamedTempFile<()>, Error> {
         })
 }
 
-// ANCHOR: write_with
 /// Writes `path` atomically with whatever `fill` writes into the buffered
 /// writer it is given.
 pub fn write_with<F>(path: &Path, fill: F) -> Result<(), Error>
@@ -187,7 +188,6 @@ where
     batch.write_with(path, fill)?;
     batch.commit()
 }
-// ANCHOR_END: write_with
 
 /// Writes `bytes` to `path` atomically.
 pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<(), Error> {
