@@ -157,3 +157,41 @@ fn what_is_read_is_capped_and_the_cap_is_said() {
         &["/dev/zero is more than 256 MiB, the most labkit reads"],
     );
 }
+
+/// A named pipe can be read only once: a summary that read its file twice
+/// (once to tell dhat from a trace, once to parse it) would wait forever
+/// for a second writer.
+#[test]
+fn a_file_is_read_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("trace.json");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let writer = {
+        let fifo = fifo.clone();
+        // Opening a pipe for writing waits for its reader.
+        std::thread::spawn(move || {
+            let trace = r#"[{"ph":"X","name":"work","tid":1,"ts":0,"dur":10}]"#;
+            std::fs::write(fifo, trace).unwrap();
+        })
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_labkit"))
+        .arg("summary")
+        .arg(&fifo)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("labkit summary still waits on the pipe after 60 s: it opened it twice");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.starts_with("trace\n"), "{stdout}");
+}
