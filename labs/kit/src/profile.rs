@@ -114,14 +114,21 @@ impl Recorded {
     /// Saves `<name>.pb.gz` and `<name>.svg` into `dir`, atomically and
     /// together: if either cannot be written, both old files stay.
     pub fn save(&self, dir: &Path) -> Result<Saved, Error> {
+        let mut batch = atomic::Batch::new();
+        let saved = self.stage(&mut batch, dir)?;
+        batch.commit()?;
+        Ok(saved)
+    }
+
+    /// Writes both files under temporary names, to be renamed with the rest
+    /// of `batch`.
+    fn stage(&self, batch: &mut atomic::Batch, dir: &Path) -> Result<Saved, Error> {
         let saved = Saved {
             pprof: dir.join(format!("{}.pb.gz", self.name)),
             flame_graph: dir.join(format!("{}.svg", self.name)),
         };
-        let mut batch = atomic::Batch::new();
         batch.write_with(&saved.pprof, |out| self.write_pprof(out))?;
         batch.write_bytes(&saved.flame_graph, &self.flame_graph(&saved.flame_graph)?)?;
-        batch.commit()?;
         Ok(saved)
     }
 
@@ -135,6 +142,19 @@ impl Recorded {
         let title = format!("{} profile ({ty}, {unit})", self.name);
         flame::render(&self.profile, self.weight, &title, path)
     }
+}
+
+/// Saves the profiles of one run (a CPU and a block profile, say) into
+/// `dir`, each as `<name>.pb.gz` and `<name>.svg`: every file is replaced,
+/// or, if one cannot be written, none is.
+pub fn save_all(dir: &Path, profiles: &[&Recorded]) -> Result<Vec<Saved>, Error> {
+    let mut batch = atomic::Batch::new();
+    let saved = profiles
+        .iter()
+        .map(|p| p.stage(&mut batch, dir))
+        .collect::<Result<Vec<_>, _>>()?;
+    batch.commit()?;
+    Ok(saved)
 }
 
 /// Why a file is not a readable profile. Each variant's text is a symptom a
@@ -391,6 +411,65 @@ mod tests {
             "lab::root".into(),
         ]);
         assert_eq!(stack, vec!["lab::root", "lab::leaf"]);
+    }
+
+    /// A one-sample profile called `name`.
+    fn recorded(name: &'static str) -> Recorded {
+        let proto = protos::Profile {
+            sample_type: vec![protos::ValueType { ty: 1, unit: 2 }],
+            sample: vec![protos::Sample {
+                location_id: vec![1],
+                value: vec![5],
+                label: vec![],
+            }],
+            location: vec![protos::Location {
+                id: 1,
+                line: vec![protos::Line {
+                    function_id: 1,
+                    line: 0,
+                }],
+                ..Default::default()
+            }],
+            function: vec![protos::Function {
+                id: 1,
+                name: 3,
+                ..Default::default()
+            }],
+            string_table: ["", "samples", "count", "lab_1::main"]
+                .map(String::from)
+                .to_vec(),
+            ..Default::default()
+        };
+        Recorded::new(proto, name, 0).unwrap()
+    }
+
+    #[test]
+    fn the_profiles_of_a_run_are_replaced_together_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cpu, block) = (recorded("cpu"), recorded("block"));
+        let files = ["block.pb.gz", "block.svg", "cpu.pb.gz", "cpu.svg"];
+        for f in files {
+            std::fs::write(dir.path().join(f), b"old").unwrap();
+        }
+        // block.svg cannot be replaced (a directory stands there now): the
+        // CPU profile's files must not be either.
+        std::fs::remove_file(dir.path().join("block.svg")).unwrap();
+        std::fs::create_dir(dir.path().join("block.svg")).unwrap();
+        std::fs::write(dir.path().join("block.svg/x"), b"").unwrap();
+        let err = save_all(dir.path(), &[&cpu, &block]).unwrap_err();
+        assert!(err.to_string().contains("block.svg"), "{err}");
+        for f in ["block.pb.gz", "cpu.pb.gz", "cpu.svg"] {
+            assert_eq!(std::fs::read(dir.path().join(f)).unwrap(), b"old", "{f}");
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 4);
+        // Once it can, all four are replaced.
+        std::fs::remove_dir_all(dir.path().join("block.svg")).unwrap();
+        save_all(dir.path(), &[&cpu, &block]).unwrap();
+        for f in files {
+            let bytes = std::fs::read(dir.path().join(f)).unwrap();
+            assert_ne!(bytes, b"old", "{f}");
+        }
+        assert_eq!(load(&dir.path().join("cpu.pb.gz")).unwrap().total(0), 5);
     }
 
     #[test]
