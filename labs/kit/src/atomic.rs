@@ -1,69 +1,192 @@
 //! Atomic file writes: a reader sees the old file or the complete new one,
-//! never a half-written one.
+//! never a half-written one; and the files of one run are replaced together
+//! or not at all.
 //!
 //! The recipe is the classic one: write to a temporary file in the *same*
 //! directory (a rename is only atomic within one file system), flush the
 //! buffer, `fsync` the file so its bytes are on disk before its name is,
 //! then rename it over the target. If anything fails, the temporary file is
 //! removed and the target is left as it was.
+//!
+//! Temporary files are created the way a shared directory demands: with
+//! `O_EXCL` (`create_new`), so a symlink or a file planted at the name is
+//! never followed or overwritten, under a name no other process can guess:
+//! `.cpu.pb.gz.tmp-<pid>-<random>`. The process id in the name lets a later
+//! run tell a file left by a killed process from one still being written
+//! ([`remove_stale`]).
 
+use std::ffi::OsStr;
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+
+use tempfile::NamedTempFile;
 
 use crate::Error;
 
-// ANCHOR: write_with
+/// What marks a temporary file of ours: `.NAME` + this + `PID-RANDOM`.
+const TEMP_MARK: &str = ".tmp-";
+
+/// Creates a new, empty temporary file beside `path`, exclusively and under
+/// an unpredictable name. It is removed when dropped, unless a [`Batch`]
+/// renames it into place first.
+pub fn temp_beside(path: &Path) -> Result<NamedTempFile, Error> {
+    let name = file_name(path)?;
+    let prefix = format!(
+        ".{}{TEMP_MARK}{}-",
+        name.to_string_lossy(),
+        std::process::id()
+    );
+    tempfile::Builder::new()
+        .prefix(&prefix)
+        .rand_bytes(12)
+        .tempfile_in(dir_of(path))
+        .map_err(|e| {
+            Error::io(
+                format!("cannot create a temporary file for {}", path.display()),
+                e,
+            )
+        })
+}
+
+/// Files staged under temporary names, renamed into place together by
+/// [`Batch::commit`]. Dropping a batch that was not committed removes what
+/// it staged and leaves every target as it was.
+#[derive(Default)]
+pub struct Batch {
+    staged: Vec<(NamedTempFile, PathBuf)>,
+}
+
+impl Batch {
+    pub fn new() -> Batch {
+        Batch::default()
+    }
+
+    // ANCHOR: write_with
+    /// Stages `path` with whatever `fill` writes into the buffered writer
+    /// it is given: written, flushed and `fsync`ed under a temporary name.
+    pub fn write_with<F>(&mut self, path: &Path, fill: F) -> Result<(), Error>
+    where
+        F: FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+    {
+        let tmp = temp_beside(path)?;
+        let result = (|| {
+            let mut out = BufWriter::new(tmp.as_file().try_clone()?);
+            fill(&mut out)?;
+            // `into_inner` flushes and reports the error that a silent drop
+            // would swallow: this is the step a program that exits early
+            // forgets.
+            let file = out.into_inner().map_err(|e| e.into_error())?;
+            file.sync_all()
+        })();
+        result.map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+        self.staged.push((tmp, path.to_path_buf()));
+        Ok(())
+    }
+    // ANCHOR_END: write_with
+
+    /// Stages `path` with `bytes`.
+    pub fn write_bytes(&mut self, path: &Path, bytes: &[u8]) -> Result<(), Error> {
+        self.write_with(path, |out| out.write_all(bytes))
+    }
+
+    /// Stages a temporary file another writer filled (dhat, tracing-chrome)
+    /// as the new `path`. The caller has checked that the writer finished
+    /// it; here it is `fsync`ed.
+    pub fn add(&mut self, tmp: NamedTempFile, path: &Path) -> Result<(), Error> {
+        tmp.as_file()
+            .sync_all()
+            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+        self.staged.push((tmp, path.to_path_buf()));
+        Ok(())
+    }
+
+    /// Renames every staged file over its target. If one rename fails, the
+    /// targets already replaced get their old files back (kept as hard
+    /// links until the end), so the run's files change together or not at
+    /// all.
+    pub fn commit(self) -> Result<(), Error> {
+        // Keep each old file under a second name while the set changes
+        // (all but the last: nothing is renamed after it).
+        let mut backups = Vec::new();
+        for (i, (_, path)) in self.staged.iter().enumerate() {
+            let last = i + 1 == self.staged.len();
+            backups.push(if !last && path.is_file() {
+                Some(backup(path)?)
+            } else {
+                None
+            });
+        }
+        let mut done: Vec<(&Path, Option<&NamedTempFile<()>>)> = Vec::new();
+        for ((tmp, path), old) in self.staged.iter().zip(&backups) {
+            if let Err(e) = fs::rename(tmp.path(), path) {
+                for (path, old) in done.into_iter().rev() {
+                    let _ = match old {
+                        Some(old) => fs::rename(old.path(), path),
+                        None => fs::remove_file(path),
+                    };
+                }
+                return Err(Error::io(format!("cannot write {}", path.display()), e));
+            }
+            done.push((path, old.as_ref()));
+        }
+        // Make the renames durable. Not every file system lets a directory
+        // be opened for syncing, so a failure here is not an error.
+        let dirs: std::collections::BTreeSet<&Path> =
+            self.staged.iter().map(|(_, p)| dir_of(p)).collect();
+        for dir in dirs {
+            if let Ok(d) = File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        // The temporary names are gone (renamed): forget them without
+        // trying to remove them.
+        for (tmp, _) in self.staged {
+            let _ = tmp.into_temp_path().keep();
+        }
+        Ok(())
+    }
+}
+
+/// A second name for the file at `path` (a hard link; a copy where the file
+/// system has no links), removed when dropped.
+fn backup(path: &Path) -> Result<NamedTempFile<()>, Error> {
+    let name = file_name(path)?;
+    let prefix = format!(
+        ".{}{TEMP_MARK}{}-",
+        name.to_string_lossy(),
+        std::process::id()
+    );
+    tempfile::Builder::new()
+        .prefix(&prefix)
+        .rand_bytes(12)
+        .make_in(dir_of(path), |link| {
+            fs::hard_link(path, link).or_else(|_| {
+                let mut copy = File::options().write(true).create_new(true).open(link)?;
+                let copied =
+                    File::open(path).and_then(|mut old| std::io::copy(&mut old, &mut copy));
+                copied.map(drop).inspect_err(|_| {
+                    let _ = fs::remove_file(link);
+                })
+            })
+        })
+        .map_err(|e| {
+            Error::io(
+                format!("cannot keep the old {} while replacing it", path.display()),
+                e,
+            )
+        })
+}
+
 /// Writes `path` atomically with whatever `fill` writes into the buffered
 /// writer it is given.
 pub fn write_with<F>(path: &Path, fill: F) -> Result<(), Error>
 where
     F: FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
 {
-    let tmp = temp_path_for(path)?;
-    let result = (|| {
-        let file = File::create(&tmp)?;
-        let mut out = BufWriter::new(file);
-        fill(&mut out)?;
-        // `into_inner` flushes and reports the error that a silent drop
-        // would swallow: this is the step a program that exits early forgets.
-        let file = out.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(Error::io(format!("cannot write {}", path.display()), e));
-    }
-    // Make the rename itself durable. Not every file system lets a directory
-    // be opened for syncing, so a failure here is not an error.
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
-        && let Ok(d) = File::open(dir)
-    {
-        let _ = d.sync_all();
-    }
-    Ok(())
-}
-// ANCHOR_END: write_with
-
-/// Finishes a file another writer produced under the temporary name `tmp`
-/// (dhat, tracing-chrome): fsyncs it and renames it over `path`, so it
-/// appears whole or not at all. On failure the temporary file is removed.
-pub fn persist(tmp: &Path, path: &Path) -> Result<(), Error> {
-    let result = File::open(tmp)
-        .and_then(|f| f.sync_all())
-        .and_then(|()| fs::rename(tmp, path));
-    if let Err(e) = result {
-        let _ = fs::remove_file(tmp);
-        return Err(Error::io(format!("cannot write {}", path.display()), e));
-    }
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
-        && let Ok(d) = File::open(dir)
-    {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    let mut batch = Batch::new();
+    batch.write_with(path, fill)?;
+    batch.commit()
 }
 
 /// Writes `bytes` to `path` atomically.
@@ -71,17 +194,63 @@ pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     write_with(path, |out| out.write_all(bytes))
 }
 
-fn temp_path_for(path: &Path) -> Result<PathBuf, Error> {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let name = path.file_name().ok_or_else(|| {
+/// Removes the temporary files a killed run left in `dir`: files named like
+/// ours (`.NAME.tmp-PID-RANDOM`) whose process is gone. A file whose
+/// process still runs is being written, and is left alone. Returns how
+/// many were removed.
+pub fn remove_stale(dir: &Path) -> usize {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+        let stale = temp_owner(&entry.file_name()).is_some_and(|pid| !process_alive(pid));
+        if is_file && stale && fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// The process id in a temporary file's name, if the name is one of ours.
+fn temp_owner(name: &OsStr) -> Option<u32> {
+    let name = name.to_str()?;
+    let (target, tail) = name.strip_prefix('.')?.rsplit_once(TEMP_MARK)?;
+    let (pid, random) = tail.split_once('-')?;
+    let ours = !target.is_empty()
+        && random.len() == 12
+        && random.bytes().all(|b| b.is_ascii_alphanumeric());
+    ours.then(|| pid.parse().ok()).flatten()
+}
+
+#[cfg(target_os = "linux")]
+fn process_alive(pid: u32) -> bool {
+    Path::new("/proc").join(pid.to_string()).exists()
+}
+
+/// Without `/proc`, only this process is known to be alive: a run there
+/// removes the temporary files of every other process, so two runs must not
+/// share an output directory at the same time.
+#[cfg(not(target_os = "linux"))]
+fn process_alive(pid: u32) -> bool {
+    pid == std::process::id()
+}
+
+fn file_name(path: &Path) -> Result<&OsStr, Error> {
+    path.file_name().ok_or_else(|| {
         Error::new(format!(
             "{} is not a file path: it has no file name",
             path.display()
         ))
-    })?;
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let tmp_name = format!(".{}.tmp-{}-{n}", name.to_string_lossy(), std::process::id());
-    Ok(path.with_file_name(tmp_name))
+    })
+}
+
+fn dir_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
 }
 
 #[cfg(test)]
@@ -93,6 +262,15 @@ mod tests {
         tempfile::tempdir().unwrap()
     }
 
+    fn names(dir: &Path) -> Vec<String> {
+        let mut n: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        n.sort();
+        n
+    }
+
     #[test]
     fn writes_the_whole_file_and_leaves_no_temp_file() {
         let scratch = scratch();
@@ -100,7 +278,7 @@ mod tests {
         let path = dir.join("p.bin");
         write_bytes(&path, &[7; 100_000]).unwrap();
         assert_eq!(fs::read(&path).unwrap().len(), 100_000);
-        assert_eq!(fs::read_dir(dir).unwrap().count(), 1);
+        assert_eq!(names(dir), ["p.bin"]);
     }
 
     #[test]
@@ -117,7 +295,7 @@ mod tests {
         assert!(err.to_string().contains("p.bin"), "{err}");
         assert!(err.to_string().contains("disk on fire"), "{err}");
         assert_eq!(fs::read(&path).unwrap(), b"old");
-        assert_eq!(fs::read_dir(dir).unwrap().count(), 1);
+        assert_eq!(names(dir), ["p.bin"]);
     }
 
     #[test]
@@ -125,5 +303,108 @@ mod tests {
         let path = Path::new("/nonexistent-labkit-dir/p.bin");
         let err = write_bytes(path, b"x").unwrap_err().to_string();
         assert!(err.contains("/nonexistent-labkit-dir/p.bin"), "{err}");
+    }
+
+    #[test]
+    fn a_batch_that_fails_half_way_leaves_every_old_file() {
+        let scratch = scratch();
+        let dir = scratch.path();
+        let (a, b) = (dir.join("cpu.pb.gz"), dir.join("cpu.svg"));
+        write_bytes(&a, b"old a").unwrap();
+        write_bytes(&b, b"old b").unwrap();
+        // The second file fails to write: nothing is replaced.
+        let mut batch = Batch::new();
+        batch.write_bytes(&a, b"new a").unwrap();
+        let err = batch
+            .write_with(&b, |_| Err(std::io::Error::other("disk full")))
+            .unwrap_err();
+        assert!(err.to_string().contains("cpu.svg"), "{err}");
+        drop(batch);
+        assert_eq!(fs::read(&a).unwrap(), b"old a");
+        assert_eq!(names(dir), ["cpu.pb.gz", "cpu.svg"]);
+        // Both written but the second rename fails (its target is now a
+        // directory): the first is put back.
+        fs::remove_file(&b).unwrap();
+        fs::create_dir(&b).unwrap();
+        fs::write(b.join("x"), b"").unwrap();
+        let mut batch = Batch::new();
+        batch.write_bytes(&a, b"new a").unwrap();
+        batch.write_bytes(&b, b"new b").unwrap();
+        let err = batch.commit().unwrap_err();
+        assert!(err.to_string().contains("cpu.svg"), "{err}");
+        assert_eq!(fs::read(&a).unwrap(), b"old a");
+        assert_eq!(names(dir), ["cpu.pb.gz", "cpu.svg"]);
+        // And a batch that succeeds replaces both.
+        fs::remove_dir_all(&b).unwrap();
+        let mut batch = Batch::new();
+        batch.write_bytes(&a, b"new a").unwrap();
+        batch.write_bytes(&b, b"new b").unwrap();
+        batch.commit().unwrap();
+        assert_eq!(fs::read(&a).unwrap(), b"new a");
+        assert_eq!(fs::read(&b).unwrap(), b"new b");
+        assert_eq!(names(dir), ["cpu.pb.gz", "cpu.svg"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_planted_symlink_is_never_followed() {
+        let scratch = scratch();
+        let dir = scratch.path();
+        let victim = dir.join("victim");
+        fs::write(&victim, b"precious").unwrap();
+        // Whatever name the old scheme would pick, and a few around it.
+        let pid = std::process::id();
+        for n in 0..64 {
+            std::os::unix::fs::symlink(&victim, dir.join(format!(".p.bin.tmp-{pid}-{n}"))).unwrap();
+            std::os::unix::fs::symlink(&victim, dir.join(format!(".p.bin.tmp-{pid}")))
+                .unwrap_or(());
+        }
+        let path = dir.join("p.bin");
+        write_bytes(&path, b"profile").unwrap();
+        assert_eq!(fs::read(&victim).unwrap(), b"precious");
+        assert_eq!(fs::read(&path).unwrap(), b"profile");
+        assert!(fs::symlink_metadata(&path).unwrap().is_file());
+    }
+
+    #[test]
+    fn temp_names_are_unpredictable_and_ours_are_recognised() {
+        let scratch = scratch();
+        let path = scratch.path().join("cpu.pb.gz");
+        let (a, b) = (temp_beside(&path).unwrap(), temp_beside(&path).unwrap());
+        let (na, nb) = (a.path().file_name().unwrap(), b.path().file_name().unwrap());
+        assert_ne!(na, nb);
+        let prefix = format!(".cpu.pb.gz.tmp-{}-", std::process::id());
+        assert!(na.to_string_lossy().starts_with(&prefix), "{na:?}");
+        assert_eq!(temp_owner(na), Some(std::process::id()));
+        for other in [
+            "cpu.pb.gz",
+            ".cpu.pb.gz.tmp-12",
+            ".cpu.pb.gz.tmp-12-3",
+            ".tmpAbCdEf",
+            ".cpu.pb.gz.tmp-x-abcdefabcdef",
+        ] {
+            assert_eq!(temp_owner(OsStr::new(other)), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn stale_temp_files_of_dead_processes_are_removed_and_live_ones_kept() {
+        let scratch = scratch();
+        let dir = scratch.path();
+        // A process id that cannot be alive: above the kernel's maximum.
+        let dead = format!(".cpu.pb.gz.tmp-{}-AbCdEf123456", u32::MAX);
+        let live = format!(".trace.json.tmp-{}-AbCdEf123456", std::process::id());
+        for name in [
+            &dead,
+            &live,
+            &"keep.txt".to_string(),
+            &".tmpXyZ".to_string(),
+        ] {
+            fs::write(dir.join(name), b"").unwrap();
+        }
+        assert_eq!(remove_stale(dir), 1);
+        let mut expected = vec![".tmpXyZ".to_string(), live, "keep.txt".into()];
+        expected.sort();
+        assert_eq!(names(dir), expected);
     }
 }

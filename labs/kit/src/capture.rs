@@ -104,34 +104,131 @@ pub const FLAME_FILE: &str = "cpu.svg";
 /// a named binding (`let capture = …`, never `let _ = …`) for as long as the
 /// work you want to see runs.
 pub struct Capture {
-    guard: pprof::ProfilerGuard<'static>,
+    /// Always `Some` until [`Capture::stop`] or the drop takes it.
+    guard: Option<pprof::ProfilerGuard<'static>>,
 }
 
 impl Capture {
     /// Starts sampling the whole process at [`FREQUENCY_HZ`].
     pub fn start() -> Result<Capture, Error> {
-        let guard = pprof::ProfilerGuardBuilder::default()
-            .frequency(FREQUENCY_HZ)
-            .blocklist(BLOCKLIST)
-            .build()
-            .map_err(|e| Error::new(format!("cannot start the CPU profiler: {e}")))?;
-        Ok(Capture { guard })
+        let build = || {
+            pprof::ProfilerGuardBuilder::default()
+                .frequency(FREQUENCY_HZ)
+                .blocklist(BLOCKLIST)
+                .build()
+        };
+        let failed = |e| Error::new(format!("cannot start the CPU profiler: {e}"));
+        if pprof_temp::removed() {
+            // pprof-rs's file was removed when the last capture stopped:
+            // one stop makes pprof-rs create a new one, kept this time.
+            match build() {
+                Ok(throwaway) => drop(throwaway),
+                Err(e) => {
+                    pprof_temp::still_removed();
+                    return Err(failed(e));
+                }
+            }
+        }
+        Ok(Capture {
+            guard: Some(build().map_err(failed)?),
+        })
     }
 
     /// Stops sampling and resolves the stacks to function names.
-    pub fn stop(self) -> Result<CpuProfile, Error> {
-        let report = self
-            .guard
+    pub fn stop(mut self) -> Result<CpuProfile, Error> {
+        let Some(guard) = self.guard.take() else {
+            return Err(Error::new("this capture was already stopped"));
+        };
+        let report = guard
             .report()
             .frames_post_processor(strip_profiler_frames)
             .build()
-            .map_err(|e| Error::new(format!("cannot build the CPU profile: {e}")))?;
-        drop(self.guard);
-        let proto = report
+            .map_err(|e| Error::new(format!("cannot build the CPU profile: {e}")));
+        pprof_temp::stopping(guard);
+        let proto = report?
             .pprof()
             .map_err(|e| Error::new(format!("cannot encode the CPU profile: {e}")))?;
         Recorded::new(proto, "cpu", 0)
             .map_err(|e| Error::new(format!("pprof-rs produced a profile we cannot read: {e}")))
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        if let Some(guard) = self.guard.take() {
+            pprof_temp::stopping(guard);
+        }
+    }
+}
+
+/// pprof-rs keeps the samples that overflow its table in a named temporary
+/// file (`/tmp/.tmpXXXXXX`, from `tempfile::NamedTempFile::new`, pprof-0.15.0
+/// `src/collector.rs`), owned by the profiler's process-wide `static`. It
+/// creates a new one each time the profiler stops (and removes the old one
+/// then), but a `static` is never dropped, so the last one was never
+/// removed: every profiled process left an empty file in `/tmp`.
+///
+/// So when a capture stops, this module finds the file pprof-rs just
+/// created (the one that appeared among this process's open files) and
+/// removes it. pprof-rs reopens that file by name when it builds a report,
+/// so before the next capture starts, one throwaway start and stop makes it
+/// create a fresh one. A process killed while it profiles still leaves one.
+mod pprof_temp {
+    use std::collections::BTreeSet;
+    use std::path::PathBuf;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// Set when pprof-rs's current file has been removed.
+    static REMOVED: AtomicBool = AtomicBool::new(false);
+
+    /// Whether pprof-rs needs a fresh file before it profiles again.
+    pub(super) fn removed() -> bool {
+        REMOVED.swap(false, Ordering::AcqRel)
+    }
+
+    /// Undoes [`removed`] when no fresh file could be made.
+    pub(super) fn still_removed() {
+        REMOVED.store(true, Ordering::Release);
+    }
+
+    /// Stops the profiler and removes the file pprof-rs created for the
+    /// next capture.
+    pub(super) fn stopping(guard: pprof::ProfilerGuard<'static>) {
+        let before = open_temp_files();
+        drop(guard);
+        let mut new = open_temp_files()
+            .into_iter()
+            .filter(|p| !before.contains(p));
+        // Exactly one new file, or it cannot be told apart: leave it.
+        if let (Some(file), None) = (new.next(), new.next())
+            && std::fs::remove_file(file).is_ok()
+        {
+            REMOVED.store(true, Ordering::Release);
+        }
+    }
+
+    /// The files this process holds open under `tempfile`'s default names
+    /// in the temporary directory.
+    #[cfg(target_os = "linux")]
+    fn open_temp_files() -> BTreeSet<PathBuf> {
+        let tmp = std::env::temp_dir();
+        let Ok(fds) = std::fs::read_dir("/proc/self/fd") else {
+            return BTreeSet::new();
+        };
+        fds.flatten()
+            .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+            .filter(|p| {
+                p.parent() == Some(tmp.as_path())
+                    && p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with(".tmp"))
+            })
+            .collect()
+    }
+
+    /// Elsewhere the file is left, as pprof-rs leaves it.
+    #[cfg(not(target_os = "linux"))]
+    fn open_temp_files() -> BTreeSet<PathBuf> {
+        BTreeSet::new()
     }
 }
 
@@ -155,7 +252,9 @@ pub type CpuProfile = Recorded;
 
 /// A CPU profile that lasts as long as a scope: it starts sampling when
 /// created and, when dropped, stops and saves `cpu.pb.gz` and `cpu.svg`
-/// into its directory (atomically). Bind it to a **name**:
+/// into its directory (atomically, both or neither). If they cannot be
+/// saved it says why and ends the process with exit code 1. Bind it to a
+/// **name**:
 ///
 /// ```no_run
 /// # let dir = std::path::Path::new("lab-out/080");
@@ -187,10 +286,10 @@ impl Drop for ProfileScope {
         let Some(capture) = self.capture.take() else {
             return;
         };
-        // A destructor cannot return an error; say it, and leave any older
-        // profile in place (the writes are atomic).
+        // Any older profile stays in place (the writes are atomic), and the
+        // run ends with exit code 1.
         if let Err(e) = capture.stop().and_then(|p| p.save(&self.dir)) {
-            eprintln!("labkit: the CPU profile was not saved: {e}");
+            crate::out::scope_failed("the CPU profile", &e);
         }
     }
 }

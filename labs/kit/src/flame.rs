@@ -162,6 +162,28 @@ pub fn save_as(
     style: Style,
     path: &Path,
 ) -> Result<(), Error> {
+    atomic::write_bytes(path, &render_as(profile, weight, title, style, path)?)
+}
+
+/// Renders `profile` as an SVG flame graph in [`Style::Full`]; `path` only
+/// names it in errors.
+pub fn render(
+    profile: &Profile,
+    weight: usize,
+    title: &str,
+    path: &Path,
+) -> Result<Vec<u8>, Error> {
+    render_as(profile, weight, title, Style::Full, path)
+}
+
+/// [`render`], drawn in `style`.
+pub fn render_as(
+    profile: &Profile,
+    weight: usize,
+    title: &str,
+    style: Style,
+    path: &Path,
+) -> Result<Vec<u8>, Error> {
     let lines = folded_as(profile, weight, style);
     let mut svg = Vec::new();
     if !lines.is_empty() {
@@ -186,7 +208,7 @@ pub fn save_as(
     } else {
         svg.extend_from_slice(EMPTY_SVG.as_bytes());
     }
-    atomic::write_bytes(path, &svg)
+    Ok(svg)
 }
 
 const EMPTY_SVG: &str = r#"<svg xmlns="http://www.w3.org/2000/svg" width="600" height="60"><text x="10" y="35" font-family="sans-serif" font-size="16">This profile holds no samples.</text></svg>

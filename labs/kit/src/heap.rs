@@ -16,6 +16,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
+use tempfile::NamedTempFile;
 
 use crate::Error;
 
@@ -25,13 +26,17 @@ pub const HEAP_FILE: &str = "dhat-heap.json";
 /// A heap profile that lasts as long as a scope: dhat records every
 /// allocation from its creation, and when it is dropped writes
 /// `dhat-heap.json` into the directory. dhat writes to a temporary name;
-/// the scope renames it into place, so a reader never sees half a file.
+/// the scope checks that dhat finished the file (dhat reports a failed
+/// write on stderr, never to its caller) and only then renames it into
+/// place, so a reader never sees half a file. If the profile cannot be
+/// saved, the old file stays, and the scope says why and ends the process
+/// with exit code 1.
 ///
 /// Bind it to a **name** (`let _heap = HeapScope::start(dir)?;`):
 /// `let _ = …` drops it, and writes the profile, on the same line.
 pub struct HeapScope {
     profiler: Option<dhat::Profiler>,
-    tmp: PathBuf,
+    tmp: Option<NamedTempFile>,
     path: PathBuf,
 }
 
@@ -43,21 +48,21 @@ impl HeapScope {
                 dir.display()
             )));
         }
+        let path = dir.join(HEAP_FILE);
+        let tmp = crate::atomic::temp_beside(&path)?;
         // dhat allows one profiler per process and panics on a second.
         if ACTIVE.swap(true, std::sync::atomic::Ordering::AcqRel) {
             return Err(Error::new(
                 "a heap profile is already being recorded: dhat allows one at a time",
             ));
         }
-        let path = dir.join(HEAP_FILE);
-        let tmp = dir.join(format!(".{HEAP_FILE}.tmp-{}", std::process::id()));
         let profiler = dhat::Profiler::builder()
-            .file_name(&tmp)
+            .file_name(tmp.path())
             .trim_backtraces(Some(16))
             .build();
         Ok(HeapScope {
             profiler: Some(profiler),
-            tmp,
+            tmp: Some(tmp),
             path,
         })
     }
@@ -68,10 +73,26 @@ impl Drop for HeapScope {
         // dhat writes its file (and prints its totals) as it is dropped.
         drop(self.profiler.take());
         ACTIVE.store(false, std::sync::atomic::Ordering::Release);
-        if let Err(e) = crate::atomic::persist(&self.tmp, &self.path) {
-            eprintln!("labkit: the heap profile was not saved: {e}");
+        let Some(tmp) = self.tmp.take() else { return };
+        if let Err(e) = finish(tmp, &self.path) {
+            crate::out::scope_failed("the heap profile", &e);
         }
     }
+}
+
+/// Puts dhat's file in place if it is a whole profile.
+fn finish(tmp: NamedTempFile, path: &Path) -> Result<(), Error> {
+    let bytes = std::fs::read(tmp.path())
+        .map_err(|e| Error::io(format!("cannot read back {}", tmp.path().display()), e))?;
+    if let Err(e) = parse(tmp.path(), &bytes) {
+        return Err(Error::new(format!(
+            "dhat did not write a whole profile ({e}); {} was left as it was",
+            path.display()
+        )));
+    }
+    let mut batch = crate::atomic::Batch::new();
+    batch.add(tmp, path)?;
+    batch.commit()
 }
 
 /// Set while a [`HeapScope`] records.
@@ -99,14 +120,15 @@ pub struct HeapProfile {
     pub sites: Vec<Site>,
 }
 
-/// Reads a `dhat-heap.json`.
+/// Reads a `dhat-heap.json` (at most [`crate::profile::MAX_BYTES`] of it).
 pub fn load(path: &Path) -> Result<HeapProfile, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("{} cannot be read: {e}", path.display()))?;
-    parse(path, &text)
+    let bytes = crate::profile::read(path).map_err(|e| e.to_string())?;
+    parse(path, &bytes)
 }
 
-fn parse(path: &Path, text: &str) -> Result<HeapProfile, String> {
+/// Reads a dhat heap profile from its bytes; `path` only names the input in
+/// errors.
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<HeapProfile, String> {
     let not_dhat = |why: &str| {
         format!(
             "{} is not a dhat heap profile (expected dhat's JSON, dhatFileVersion 2, mode \
@@ -114,7 +136,7 @@ fn parse(path: &Path, text: &str) -> Result<HeapProfile, String> {
             path.display()
         )
     };
-    let json: Value = serde_json::from_str(text).map_err(|e| not_dhat(&e.to_string()))?;
+    let json: Value = serde_json::from_slice(bytes).map_err(|e| not_dhat(&e.to_string()))?;
     if json.get("dhatFileVersion").and_then(Value::as_u64) != Some(2) {
         return Err(not_dhat("no dhatFileVersion 2"));
     }
@@ -142,9 +164,15 @@ fn parse(path: &Path, text: &str) -> Result<HeapProfile, String> {
     let mut by_function: BTreeMap<String, Site> = BTreeMap::new();
     for pp in pps {
         let (tb, tbk, gb) = (num(pp, "tb"), num(pp, "tbk"), num(pp, "gb"));
-        profile.total_bytes += tb;
-        profile.total_blocks += tbk;
-        profile.peak_bytes += gb;
+        // Each site's sums are parts of these, so they cannot overflow once
+        // these do not.
+        let too_big = |what: &str| not_dhat(&format!("its {what} add up to more than 2^64"));
+        profile.total_bytes =
+            (profile.total_bytes.checked_add(tb)).ok_or_else(|| too_big("bytes (tb)"))?;
+        profile.total_blocks =
+            (profile.total_blocks.checked_add(tbk)).ok_or_else(|| too_big("blocks (tbk)"))?;
+        profile.peak_bytes = (profile.peak_bytes.checked_add(gb))
+            .ok_or_else(|| too_big("bytes at the peak (gb)"))?;
         let frames = pp
             .get("fs")
             .and_then(Value::as_array)
@@ -192,7 +220,7 @@ impl fmt::Display for HeapProfile {
         let shown: Vec<&Site> = self
             .sites
             .iter()
-            .filter(|s| s.total_bytes * 100 >= self.total_bytes)
+            .filter(|s| u128::from(s.total_bytes) * 100 >= u128::from(self.total_bytes))
             .collect();
         if shown.is_empty() {
             return writeln!(f, "own allocation sites: none");

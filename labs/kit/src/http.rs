@@ -86,29 +86,40 @@ pub fn request(
             }
         }
     }
-    // Read what the server sends, up to what it announced: a wrong or huge
-    // Content-Length cannot make us allocate more than arrives.
-    let mut body = Vec::new();
-    match length {
-        Some(n) => {
-            (&mut reader).take(n).read_to_end(&mut body)?;
-            if body.len() as u64 != n {
-                return Err(std::io::Error::other(format!(
-                    "the response announced {n} bytes and sent {}",
-                    body.len()
-                )));
-            }
-        }
-        None => {
-            reader.read_to_end(&mut body)?;
-        }
-    }
+    let body = read_body(&mut reader, length, crate::profile::MAX_BYTES)?;
     Ok(Response {
         status,
         headers,
         body,
         elapsed: start.elapsed(),
     })
+}
+
+/// Reads what the server sends, up to what it announced and never more than
+/// `cap` bytes: a wrong or huge Content-Length, or an endless body, cannot
+/// make us allocate more than the cap.
+fn read_body(reader: &mut impl Read, length: Option<u64>, cap: u64) -> std::io::Result<Vec<u8>> {
+    let mut body = Vec::new();
+    let want = length.unwrap_or(cap.saturating_add(1));
+    if want > cap {
+        reader.take(cap.saturating_add(1)).read_to_end(&mut body)?;
+        if body.len() as u64 > cap {
+            return Err(std::io::Error::other(format!(
+                "the response is longer than {cap} bytes, the most labkit reads"
+            )));
+        }
+    } else {
+        reader.take(want).read_to_end(&mut body)?;
+    }
+    if let Some(n) = length
+        && body.len() as u64 != n
+    {
+        return Err(std::io::Error::other(format!(
+            "the response announced {n} bytes and sent {}",
+            body.len()
+        )));
+    }
+    Ok(body)
 }
 
 /// The `q`-quantile (0.0–1.0) of `samples`, nearest rank.
@@ -125,6 +136,25 @@ pub fn quantile(samples: &[Duration], q: f64) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_body_is_read_up_to_the_cap_and_no_further() {
+        // An endless body (no Content-Length) stops at the cap with an error
+        // that says so; before, it was read until memory ran out.
+        let err = read_body(&mut std::io::repeat(b'x'), None, 1000).unwrap_err();
+        assert!(err.to_string().contains("longer than 1000 bytes"), "{err}");
+        // So does a huge announced length.
+        let err = read_body(&mut std::io::repeat(b'x'), Some(u64::MAX), 1000).unwrap_err();
+        assert!(err.to_string().contains("longer than 1000 bytes"), "{err}");
+        // A short body is read whole, and a body shorter than announced is named.
+        assert_eq!(read_body(&mut &b"abc"[..], None, 1000).unwrap(), b"abc");
+        assert_eq!(read_body(&mut &b"abc"[..], Some(3), 1000).unwrap(), b"abc");
+        let err = read_body(&mut &b"abc"[..], Some(5), 1000).unwrap_err();
+        assert!(
+            err.to_string().contains("announced 5 bytes and sent 3"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn quantiles_use_the_nearest_rank() {

@@ -86,16 +86,25 @@ fn run(command: Command) -> Result<String, String> {
     let source = Source::parse(&file)?;
     let profile = match &source {
         Source::File(path) => {
-            if file.ends_with(".json") {
-                if sample_index.is_some() || by_thread {
-                    return Err(format!(
-                        "--sample-index and --by-thread read pprof profiles; {file} is JSON \
-                         (a dhat heap profile or a Chrome trace)"
-                    ));
-                }
-                return json_summary(&file, path);
+            if file.ends_with(".json") && (sample_index.is_some() || by_thread) {
+                return Err(format!(
+                    "--sample-index and --by-thread read pprof profiles; {file} is JSON \
+                     (a dhat heap profile or a Chrome trace)"
+                ));
             }
-            labkit::profile::load(path).map_err(|e| e.to_string())?
+            // Read once, and never more than labkit's cap, whatever the file is.
+            let bytes = labkit::profile::read(path).map_err(|e| e.to_string())?;
+            if file.ends_with(".json") {
+                // JSON is a dhat heap profile or a Chrome trace; each reader
+                // names the file and what it expected when it is neither.
+                let dhat = bytes.windows(17).any(|w| w == b"\"dhatFileVersion\"");
+                return if dhat {
+                    Ok(labkit::heap::parse(path, &bytes)?.to_string())
+                } else {
+                    Ok(labkit::trace::parse(path, &bytes)?.to_string())
+                };
+            }
+            labkit::profile::decode(path, &bytes).map_err(|e| e.to_string())?
         }
         Source::Url { addr, path } => {
             let bytes = view::fetch(*addr, path)?;
@@ -115,6 +124,13 @@ fn run(command: Command) -> Result<String, String> {
             (true, false) => Kind::Block,
         }
     });
+    kind.check(&profile).map_err(|e| {
+        format!(
+            "{} cannot be summarised as a {}: {e}",
+            source.name(),
+            kind.title()
+        )
+    })?;
     let index = match &sample_index {
         Some(ty) => SampleIndex(ty.clone()).resolve(&profile, &source.name())?,
         None => view::default_index(kind),
@@ -133,17 +149,6 @@ fn run(command: Command) -> Result<String, String> {
         (false, Some(_)) => view::by_frame(&profile, kind, index, min_samples).to_string(),
         (false, None) => labkit::summary::summarise(&profile, kind, min_samples).to_string(),
     })
-}
-
-/// JSON is a dhat heap profile or a Chrome trace; each loader names the
-/// file and what it expected when it is neither.
-fn json_summary(file: &str, path: &Path) -> Result<String, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{file} cannot be read: {e}"))?;
-    if text.contains("\"dhatFileVersion\"") {
-        Ok(labkit::heap::load(path)?.to_string())
-    } else {
-        Ok(labkit::trace::load(path)?.to_string())
-    }
 }
 
 #[cfg(test)]
@@ -182,7 +187,7 @@ mod tests {
         let err = run_args(&["summary", "Cargo.toml"]).unwrap_err();
         assert!(err.contains("Cargo.toml is not a pprof profile"), "{err}");
         let err = run_args(&["summary", "../../book/book.json"]).unwrap_err();
-        assert!(err.contains("book.json cannot be read"), "{err}");
+        assert!(err.contains("book.json does not exist"), "{err}");
         let err = run_args(&["summary", "no/such/file.pb.gz"]).unwrap_err();
         assert!(err.contains("no/such/file.pb.gz does not exist"), "{err}");
     }

@@ -10,7 +10,8 @@ use std::path::Path;
 use crate::Error;
 
 /// Makes sure `dir` is a directory this process can write into, creating it
-/// if missing.
+/// if missing, and removes the temporary files an earlier run left there
+/// when it was killed mid-write ([`crate::atomic::remove_stale`]).
 pub fn prepare_dir(dir: &Path) -> Result<(), Error> {
     if dir.exists() && !dir.is_dir() {
         return Err(Error::new(format!(
@@ -24,15 +25,27 @@ pub fn prepare_dir(dir: &Path) -> Result<(), Error> {
             e,
         )
     })?;
-    let probe = dir.join(format!(".labkit-probe-{}", std::process::id()));
-    std::fs::write(&probe, b"")
-        .and_then(|()| std::fs::remove_file(&probe))
-        .map_err(|e| {
-            Error::io(
-                format!("--out {}: this directory is not writable", dir.display()),
-                e,
-            )
-        })
+    // A file with no name (or a fresh random one), created exclusively:
+    // nothing planted in the directory can redirect the probe.
+    tempfile::tempfile_in(dir).map_err(|e| {
+        Error::io(
+            format!("--out {}: this directory is not writable", dir.display()),
+            e,
+        )
+    })?;
+    crate::atomic::remove_stale(dir);
+    Ok(())
+}
+
+/// For the scopes that save a file when they are dropped: a destructor
+/// cannot return an error, yet a run that lost its profile must not look
+/// like a success. So say why, and end the process with exit code 1 — unless
+/// the thread is already panicking, which fails the run anyway.
+pub(crate) fn scope_failed(what: &str, e: &Error) {
+    eprintln!("labkit: {what} was not saved: {e}");
+    if !std::thread::panicking() {
+        std::process::exit(1);
+    }
 }
 
 /// A path as the learner would type it: relative to the current directory

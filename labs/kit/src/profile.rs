@@ -44,9 +44,14 @@ impl Profile {
         self.sample_types.iter().position(|(t, _)| t == ty)
     }
 
-    /// The sum of value `index` over all samples.
+    /// The sum of value `index` over all samples (0 for a value the
+    /// profile does not have). A profile read by [`load`] never overflows
+    /// it; one built by hand stops at `i64::MAX`.
     pub fn total(&self, index: usize) -> i64 {
-        self.samples.iter().map(|s| s.values[index]).sum()
+        self.samples
+            .iter()
+            .filter_map(|s| s.values.get(index))
+            .fold(0i64, |sum, v| sum.saturating_add(*v))
     }
 }
 
@@ -106,23 +111,50 @@ impl Recorded {
     }
     // ANCHOR_END: write_pprof
 
-    /// Saves `<name>.pb.gz` and `<name>.svg` into `dir`, each atomically.
+    /// Saves `<name>.pb.gz` and `<name>.svg` into `dir`, atomically and
+    /// together: if either cannot be written, both old files stay.
     pub fn save(&self, dir: &Path) -> Result<Saved, Error> {
+        let mut batch = atomic::Batch::new();
+        let saved = self.stage(&mut batch, dir)?;
+        batch.commit()?;
+        Ok(saved)
+    }
+
+    /// Writes both files under temporary names, to be renamed with the rest
+    /// of `batch`.
+    fn stage(&self, batch: &mut atomic::Batch, dir: &Path) -> Result<Saved, Error> {
         let saved = Saved {
             pprof: dir.join(format!("{}.pb.gz", self.name)),
             flame_graph: dir.join(format!("{}.svg", self.name)),
         };
-        atomic::write_with(&saved.pprof, |out| self.write_pprof(out))?;
-        self.save_flame_graph(&saved.flame_graph)?;
+        batch.write_with(&saved.pprof, |out| self.write_pprof(out))?;
+        batch.write_bytes(&saved.flame_graph, &self.flame_graph(&saved.flame_graph)?)?;
         Ok(saved)
     }
 
     /// Saves only the flame graph, atomically.
     pub fn save_flame_graph(&self, path: &Path) -> Result<(), Error> {
+        atomic::write_bytes(path, &self.flame_graph(path)?)
+    }
+
+    fn flame_graph(&self, path: &Path) -> Result<Vec<u8>, Error> {
         let (ty, unit) = &self.profile.sample_types[self.weight];
         let title = format!("{} profile ({ty}, {unit})", self.name);
-        flame::save(&self.profile, self.weight, &title, path)
+        flame::render(&self.profile, self.weight, &title, path)
     }
+}
+
+/// Saves the profiles of one run (a CPU and a block profile, say) into
+/// `dir`, each as `<name>.pb.gz` and `<name>.svg`: every file is replaced,
+/// or, if one cannot be written, none is.
+pub fn save_all(dir: &Path, profiles: &[&Recorded]) -> Result<Vec<Saved>, Error> {
+    let mut batch = atomic::Batch::new();
+    let saved = profiles
+        .iter()
+        .map(|p| p.stage(&mut batch, dir))
+        .collect::<Result<Vec<_>, _>>()?;
+    batch.commit()?;
+    Ok(saved)
 }
 
 /// Why a file is not a readable profile. Each variant's text is a symptom a
@@ -134,7 +166,15 @@ pub enum LoadError {
     Empty(PathBuf),
     Truncated(PathBuf, usize),
     NotPprof(PathBuf, String),
+    /// Larger than [`MAX_BYTES`] as a file, or once inflated.
+    TooLarge(PathBuf, &'static str),
 }
+
+/// The most labkit reads of one profile, as a file and once its gzip
+/// stream is inflated: far above any real profile (the workbook's are tens
+/// of KiB; a busy service's CPU profile a few MiB), and low enough that a
+/// crafted file or `/dev/zero` cannot take the machine's memory.
+pub const MAX_BYTES: u64 = 256 * 1024 * 1024;
 
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -152,6 +192,13 @@ impl fmt::Display for LoadError {
                 "{} is not a pprof profile (expected gzipped or raw pprof protobuf): {e}",
                 p.display()
             ),
+            LoadError::TooLarge(p, what) => write!(
+                f,
+                "{} {what} more than {} MiB, the most labkit reads of one profile \
+                 (a real profile is a few MiB at most)",
+                p.display(),
+                MAX_BYTES >> 20
+            ),
         }
     }
 }
@@ -160,28 +207,62 @@ impl std::error::Error for LoadError {}
 
 /// Reads and decodes the pprof file at `path`.
 pub fn load(path: &Path) -> Result<Profile, LoadError> {
-    let bytes = std::fs::read(path).map_err(|e| match e.kind() {
+    decode(path, &read(path)?)
+}
+
+/// Reads the file at `path` whole, once, and at most [`MAX_BYTES`] of it.
+pub fn read(path: &Path) -> Result<Vec<u8>, LoadError> {
+    read_at_most(path, MAX_BYTES)
+}
+
+fn read_at_most(path: &Path, limit: u64) -> Result<Vec<u8>, LoadError> {
+    let unreadable = |e: std::io::Error| match e.kind() {
         std::io::ErrorKind::NotFound => LoadError::Missing(path.to_path_buf()),
         _ => LoadError::Unreadable(path.to_path_buf(), e.to_string()),
-    })?;
-    decode(path, &bytes)
+    };
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    let too_large = || LoadError::TooLarge(path.to_path_buf(), "is");
+    // A regular file says how large it is; a device or a pipe does not, so
+    // the read itself stops one byte past the limit.
+    if file
+        .metadata()
+        .is_ok_and(|m| m.is_file() && m.len() > limit)
+    {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(unreadable)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large());
+    }
+    Ok(bytes)
 }
 
 /// Decodes pprof bytes; `path` only names the input in errors.
 pub fn decode(path: &Path, bytes: &[u8]) -> Result<Profile, LoadError> {
+    decode_at_most(path, bytes, MAX_BYTES)
+}
+
+fn decode_at_most(path: &Path, bytes: &[u8], limit: u64) -> Result<Profile, LoadError> {
     if bytes.is_empty() {
         return Err(LoadError::Empty(path.to_path_buf()));
     }
     let raw;
     let proto_bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
-        if let Err(e) = GzDecoder::new(bytes).read_to_end(&mut out) {
+        // A few MiB of gzip can inflate to gigabytes: stop past the limit.
+        if let Err(e) = GzDecoder::new(bytes).take(limit + 1).read_to_end(&mut out) {
             return Err(match e.kind() {
                 std::io::ErrorKind::UnexpectedEof => {
                     LoadError::Truncated(path.to_path_buf(), bytes.len())
                 }
                 _ => LoadError::NotPprof(path.to_path_buf(), format!("corrupt gzip data: {e}")),
             });
+        }
+        if out.len() as u64 > limit {
+            return Err(LoadError::TooLarge(path.to_path_buf(), "inflates to"));
         }
         raw = out;
         &raw[..]
@@ -229,6 +310,9 @@ pub fn from_proto(p: &protos::Profile) -> Result<Profile, String> {
         locations.insert(loc.id, names);
     }
     let thread_key = p.string_table.iter().position(|s| s == "thread");
+    // Every total a summary takes must fit: no value below zero (that is a
+    // difference of two profiles, not a profile), no sum past i64::MAX.
+    let mut totals = vec![0i64; sample_types.len()];
     let mut samples = Vec::with_capacity(p.sample.len());
     for s in &p.sample {
         if s.value.len() != sample_types.len() {
@@ -237,6 +321,17 @@ pub fn from_proto(p: &protos::Profile) -> Result<Profile, String> {
                 s.value.len(),
                 sample_types.len()
             ));
+        }
+        for ((total, v), (ty, _)) in totals.iter_mut().zip(&s.value).zip(&sample_types) {
+            if *v < 0 {
+                return Err(format!(
+                    "a sample has a negative {ty} value ({v}); labkit reads profiles, \
+                     not differences of two"
+                ));
+            }
+            *total = total.checked_add(*v).ok_or_else(|| {
+                format!("its {ty} values add up to more than a 64-bit integer holds")
+            })?;
         }
         let mut leaf_first = Vec::new();
         for id in &s.location_id {
@@ -316,6 +411,92 @@ mod tests {
             "lab::root".into(),
         ]);
         assert_eq!(stack, vec!["lab::root", "lab::leaf"]);
+    }
+
+    /// A one-sample profile called `name`.
+    fn recorded(name: &'static str) -> Recorded {
+        let proto = protos::Profile {
+            sample_type: vec![protos::ValueType { ty: 1, unit: 2 }],
+            sample: vec![protos::Sample {
+                location_id: vec![1],
+                value: vec![5],
+                label: vec![],
+            }],
+            location: vec![protos::Location {
+                id: 1,
+                line: vec![protos::Line {
+                    function_id: 1,
+                    line: 0,
+                }],
+                ..Default::default()
+            }],
+            function: vec![protos::Function {
+                id: 1,
+                name: 3,
+                ..Default::default()
+            }],
+            string_table: ["", "samples", "count", "lab_1::main"]
+                .map(String::from)
+                .to_vec(),
+            ..Default::default()
+        };
+        Recorded::new(proto, name, 0).unwrap()
+    }
+
+    #[test]
+    fn the_profiles_of_a_run_are_replaced_together_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cpu, block) = (recorded("cpu"), recorded("block"));
+        let files = ["block.pb.gz", "block.svg", "cpu.pb.gz", "cpu.svg"];
+        for f in files {
+            std::fs::write(dir.path().join(f), b"old").unwrap();
+        }
+        // block.svg cannot be replaced (a directory stands there now): the
+        // CPU profile's files must not be either.
+        std::fs::remove_file(dir.path().join("block.svg")).unwrap();
+        std::fs::create_dir(dir.path().join("block.svg")).unwrap();
+        std::fs::write(dir.path().join("block.svg/x"), b"").unwrap();
+        let err = save_all(dir.path(), &[&cpu, &block]).unwrap_err();
+        assert!(err.to_string().contains("block.svg"), "{err}");
+        for f in ["block.pb.gz", "cpu.pb.gz", "cpu.svg"] {
+            assert_eq!(std::fs::read(dir.path().join(f)).unwrap(), b"old", "{f}");
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 4);
+        // Once it can, all four are replaced.
+        std::fs::remove_dir_all(dir.path().join("block.svg")).unwrap();
+        save_all(dir.path(), &[&cpu, &block]).unwrap();
+        for f in files {
+            let bytes = std::fs::read(dir.path().join(f)).unwrap();
+            assert_ne!(bytes, b"old", "{f}");
+        }
+        assert_eq!(load(&dir.path().join("cpu.pb.gz")).unwrap().total(0), 5);
+    }
+
+    #[test]
+    fn what_is_read_and_inflated_is_capped_and_the_cap_is_said() {
+        let p = Path::new("bomb.pb.gz");
+        let mut gz = GzEncoder::new(Vec::new(), Compression::best());
+        gz.write_all(&vec![0u8; 1 << 20]).unwrap();
+        let bomb = gz.finish().unwrap();
+        assert!(bomb.len() < 4096, "{} bytes", bomb.len());
+        let err = decode_at_most(p, &bomb, 1000).unwrap_err();
+        assert_eq!(err, LoadError::TooLarge(p.into(), "inflates to"));
+        let text = err.to_string();
+        assert!(
+            text.starts_with("bomb.pb.gz inflates to more than 256 MiB, the most labkit reads"),
+            "{text}"
+        );
+        // A device with no end stops at the limit too.
+        let err = read_at_most(Path::new("/dev/zero"), 1000).unwrap_err();
+        assert_eq!(err, LoadError::TooLarge("/dev/zero".into(), "is"));
+        // A regular file is refused by its size, before it is read.
+        let file = tempfile::NamedTempFile::new().unwrap();
+        file.as_file().set_len(1001).unwrap();
+        assert!(matches!(
+            read_at_most(file.path(), 1000),
+            Err(LoadError::TooLarge(_, "is"))
+        ));
+        assert_eq!(read_at_most(file.path(), 1001).unwrap().len(), 1001);
     }
 
     #[test]

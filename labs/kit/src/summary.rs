@@ -98,6 +98,25 @@ impl Kind {
         }
     }
 
+    /// Whether `profile` has the values this kind of summary reads: a
+    /// block or mutex summary weighs by delay, the second sample type.
+    pub fn check(self, profile: &Profile) -> Result<(), String> {
+        let types: Vec<&str> = profile
+            .sample_types
+            .iter()
+            .map(|(t, _)| t.as_str())
+            .collect();
+        if types.len() > self.weight() {
+            return Ok(());
+        }
+        Err(format!(
+            "its sample types are {}: a {} needs two, a count and a delay \
+             (contentions, delay), as labkit and Go write them",
+            types.join(", "),
+            self.title()
+        ))
+    }
+
     fn ranked_by(self) -> &'static str {
         match self {
             Kind::Cpu => "by share of samples whose stack holds them",
@@ -155,7 +174,9 @@ pub fn summarise(profile: &Profile, kind: Kind, min_samples: i64) -> Summary {
         // A recursive function is counted once per stack, not once per frame.
         let own: BTreeSet<String> = s.stack.iter().filter_map(|f| own_name(f)).collect();
         for name in own {
-            *holding.entry(name).or_default() += s.values[weight];
+            let value = s.values.get(weight).copied().unwrap_or(0);
+            let held = holding.entry(name).or_default();
+            *held = held.saturating_add(value);
         }
     }
     let mut frames: Vec<FrameShare> = holding

@@ -8,9 +8,12 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
+use tempfile::NamedTempFile;
 
 use crate::Error;
 
@@ -22,15 +25,18 @@ pub const TRACE_FILE: &str = "trace.json";
 /// recorded. tracing-chrome writes from a background thread, and the file
 /// is finished — its closing `]` written and flushed — only when the
 /// layer's flush guard is dropped; this scope holds that guard, and when
-/// dropped, finishes the file under a temporary name and renames it into
-/// place.
+/// dropped, finishes the file under a temporary name, checks that every
+/// write succeeded, and renames it into place. If the trace cannot be
+/// saved, the old file stays, and the scope says why and ends the process
+/// with exit code 1.
 ///
 /// Bind it to a **name** (`let _trace = TraceScope::start(dir)?;`).
 /// `let _ = …` drops the guard on that line: the file is finished at once,
 /// and every span after it is lost.
 pub struct TraceScope {
     guard: Option<tracing_chrome::FlushGuard>,
-    tmp: PathBuf,
+    tmp: Option<NamedTempFile>,
+    failed: Arc<Mutex<Option<std::io::Error>>>,
     path: PathBuf,
 }
 
@@ -38,22 +44,29 @@ impl TraceScope {
     pub fn start(dir: &Path) -> Result<TraceScope, Error> {
         use tracing_subscriber::prelude::*;
         let path = dir.join(TRACE_FILE);
-        let tmp = dir.join(format!(".{TRACE_FILE}.tmp-{}", std::process::id()));
-        let file = std::fs::File::create(&tmp)
-            .map_err(|e| Error::io(format!("cannot create {}", tmp.display()), e))?;
+        let tmp = crate::atomic::temp_beside(&path)?;
+        let file = tmp
+            .as_file()
+            .try_clone()
+            .map_err(|e| Error::io(format!("cannot open {}", tmp.path().display()), e))?;
+        let failed = Arc::new(Mutex::new(None));
+        let writer = Recording {
+            file,
+            failed: Arc::clone(&failed),
+        };
         let (layer, guard) = tracing_chrome::ChromeLayerBuilder::new()
-            .writer(file)
+            .writer(writer)
             .build();
         if let Err(e) = tracing_subscriber::registry().with(layer).try_init() {
             drop(guard);
-            let _ = std::fs::remove_file(&tmp);
             return Err(Error::new(format!(
                 "cannot install the trace subscriber (is another one installed?): {e}"
             )));
         }
         Ok(TraceScope {
             guard: Some(guard),
-            tmp,
+            tmp: Some(tmp),
+            failed,
             path,
         })
     }
@@ -64,9 +77,77 @@ impl Drop for TraceScope {
         // Dropping the guard makes the writer thread close the JSON array,
         // flush, and exit; only then is the file whole.
         drop(self.guard.take());
-        if let Err(e) = crate::atomic::persist(&self.tmp, &self.path) {
-            eprintln!("labkit: the trace was not saved: {e}");
+        let Some(tmp) = self.tmp.take() else { return };
+        if let Err(e) = self.finish(tmp) {
+            crate::out::scope_failed("the trace", &e);
         }
+    }
+}
+
+impl TraceScope {
+    /// Puts the trace in place if every write succeeded and it reads back.
+    fn finish(&self, tmp: NamedTempFile) -> Result<(), Error> {
+        let failed = self.failed.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(e) = failed {
+            return Err(Error::new(format!(
+                "cannot write {}: {e}; it was left as it was",
+                self.path.display()
+            )));
+        }
+        let bytes = std::fs::read(tmp.path())
+            .map_err(|e| Error::io(format!("cannot read back {}", tmp.path().display()), e))?;
+        if let Err(e) = parse(tmp.path(), &bytes) {
+            return Err(Error::new(format!(
+                "tracing-chrome did not write a whole trace ({e}); {} was left as it was",
+                self.path.display()
+            )));
+        }
+        let mut batch = crate::atomic::Batch::new();
+        batch.add(tmp, &self.path)?;
+        batch.commit()
+    }
+}
+
+/// The file tracing-chrome writes into. Its writer thread unwraps every
+/// write, so a failed one (a full disk) would panic that thread and leave a
+/// cut-off file that looks finished. This writer keeps the first error for
+/// the scope to report and drops everything after it, so the thread runs
+/// to its end and the scope knows the file is incomplete.
+struct Recording {
+    file: std::fs::File,
+    failed: Arc<Mutex<Option<std::io::Error>>>,
+}
+
+impl Recording {
+    fn keep<T>(&mut self, result: std::io::Result<T>, or: T) -> std::io::Result<T> {
+        let mut failed = self.failed.lock().unwrap_or_else(|e| e.into_inner());
+        if failed.is_some() {
+            return Ok(or);
+        }
+        result.or_else(|e| {
+            *failed = Some(e);
+            Ok(or)
+        })
+    }
+}
+
+impl Write for Recording {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self
+            .failed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+        {
+            return Ok(buf.len());
+        }
+        let result = self.file.write(buf);
+        self.keep(result, buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let result = self.file.flush();
+        self.keep(result, ())
     }
 }
 
@@ -93,14 +174,16 @@ pub struct Trace {
     pub threads: Vec<ThreadTrace>,
 }
 
-/// Reads a Chrome trace JSON file.
+/// Reads a Chrome trace JSON file (at most [`crate::profile::MAX_BYTES`]
+/// of it).
 pub fn load(path: &Path) -> Result<Trace, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("{} cannot be read: {e}", path.display()))?;
-    parse(path, &text)
+    let bytes = crate::profile::read(path).map_err(|e| e.to_string())?;
+    parse(path, &bytes)
 }
 
-fn parse(path: &Path, text: &str) -> Result<Trace, String> {
+/// Reads a Chrome trace from its bytes; `path` only names the input in
+/// errors.
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<Trace, String> {
     let not_trace = |why: String| {
         format!(
             "{} is not a Chrome trace (expected a JSON array of events with \"ph\", \"ts\" and \
@@ -108,7 +191,7 @@ fn parse(path: &Path, text: &str) -> Result<Trace, String> {
             path.display()
         )
     };
-    let json: Value = serde_json::from_str(text).map_err(|e| not_trace(e.to_string()))?;
+    let json: Value = serde_json::from_slice(bytes).map_err(|e| not_trace(e.to_string()))?;
     let events = json
         .as_array()
         .or_else(|| json.get("traceEvents").and_then(Value::as_array))
@@ -345,7 +428,7 @@ mod tests {
             {"ph":"B","name":"consume","tid":1,"ts":96},
             {"ph":"E","name":"consume","tid":1,"ts":100}
         ]"#;
-        let t = parse(Path::new("t.json"), text).unwrap();
+        let t = parse(Path::new("t.json"), text.as_bytes()).unwrap();
         assert_eq!(t.spans, 4);
         assert_eq!(t.duration_us, 100.0);
         assert_eq!(t.busy_percent("consumer"), 99.0);
@@ -360,9 +443,9 @@ mod tests {
 
     #[test]
     fn an_empty_trace_and_a_broken_file_are_told_apart() {
-        let empty = parse(Path::new("t.json"), "[\n\n]").unwrap();
+        let empty = parse(Path::new("t.json"), b"[\n\n]").unwrap();
         assert_eq!(empty.to_string(), "trace\nspans: none\n");
-        let err = parse(Path::new("t.json"), "[\n{\"ph\":\"B\"").unwrap_err();
+        let err = parse(Path::new("t.json"), b"[\n{\"ph\":\"B\"").unwrap_err();
         assert!(err.contains("t.json is not a Chrome trace"), "{err}");
     }
 
@@ -372,7 +455,7 @@ mod tests {
             {"ph":"M","name":"thread_name","tid":1,"args":{"name":"consumer"}},
             {"ph":"X","name":"consume","tid":1,"ts":0,"dur":100}
         ]"#;
-        let t = parse(Path::new("t.json"), text).unwrap();
+        let t = parse(Path::new("t.json"), text.as_bytes()).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.svg");
         t.save_timeline_width(&path, 575.0).unwrap();

@@ -42,8 +42,10 @@ fn main() -> Result<(), Error> {
     // ANCHOR: capture
     let capture = Capture::start()?;
     run_pipeline(workers, items);
-    capture.stop()?.save(&out_dir)?;
-    contention::block_profile().save(&out_dir)?;
+    let cpu = capture.stop()?;
+    // Both profiles, each with its flame graph: all four files replaced
+    // together, or none of them.
+    labkit::profile::save_all(&out_dir, &[&cpu, &contention::block_profile()])?;
     // ANCHOR_END: capture
 
     workbook::this_day!().report(&out_dir);

@@ -45,7 +45,7 @@ fn a_file_that_is_not_dhat_json_is_named_in_the_error() {
     let dir = solution_output();
     let err =
         labkit::heap::load(&dir.join("..").join("solution-084").join("no-such.json")).unwrap_err();
-    assert!(err.contains("no-such.json cannot be read"), "{err}");
+    assert!(err.contains("no-such.json does not exist"), "{err}");
     let not_dhat = dir.join("not-dhat.json");
     std::fs::write(&not_dhat, r#"{"traceEvents": []}"#).unwrap();
     let err = labkit::heap::load(&not_dhat).unwrap_err();

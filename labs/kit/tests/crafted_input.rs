@@ -1,0 +1,197 @@
+//! `labkit summary` on files made to break it: each must end with exit
+//! code 2 and one sentence naming the file and what is wrong, never a panic
+//! (exit 101 and a backtrace), and never by eating the machine's memory.
+//!
+//! The profiles are small protobufs built here, so the test says exactly
+//! what each file holds.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use pprof::protos::{self, Message};
+
+/// Runs `labkit summary FILE`.
+fn summary(file: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_labkit"))
+        .arg("summary")
+        .arg(file)
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap()
+}
+
+/// The run failed with exit code 2 and a message holding every part of
+/// `expected`, and nothing that looks like a panic.
+fn refused(out: &Output, expected: &[&str]) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    for part in expected {
+        assert!(stderr.contains(part), "{part:?} not in: {stderr}");
+    }
+}
+
+/// A profile with these sample types, and one sample per entry of `values`
+/// on the stack `lab_1::main`.
+fn pprof(types: &[(&str, &str)], values: &[Vec<i64>]) -> Vec<u8> {
+    let mut strings = vec![String::new(), "lab_1::main".to_string()];
+    let mut index = |s: &str| {
+        strings.push(s.to_string());
+        strings.len() as i64 - 1
+    };
+    let sample_type = types
+        .iter()
+        .map(|(ty, unit)| protos::ValueType {
+            ty: index(ty),
+            unit: index(unit),
+        })
+        .collect();
+    let profile = protos::Profile {
+        sample_type,
+        sample: values
+            .iter()
+            .map(|v| protos::Sample {
+                location_id: vec![1],
+                value: v.clone(),
+                label: vec![],
+            })
+            .collect(),
+        location: vec![protos::Location {
+            id: 1,
+            line: vec![protos::Line {
+                function_id: 1,
+                line: 0,
+            }],
+            ..Default::default()
+        }],
+        function: vec![protos::Function {
+            id: 1,
+            name: 1,
+            ..Default::default()
+        }],
+        string_table: strings,
+        ..Default::default()
+    };
+    profile.encode_to_vec()
+}
+
+#[test]
+fn a_contention_profile_without_delays_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("block.pb");
+    std::fs::write(&file, pprof(&[("contentions", "count")], &[vec![3]])).unwrap();
+    refused(
+        &summary(&file),
+        &[
+            "block.pb cannot be summarised as a block profile",
+            "its sample types are contentions",
+        ],
+    );
+    // Asked for as a CPU profile, the same file is summarised.
+    let out = Command::new(env!("CARGO_BIN_EXE_labkit"))
+        .args(["summary", "--kind", "cpu", "--min-samples", "1"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+}
+
+#[test]
+fn values_that_overflow_a_total_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cpu.pb");
+    let max = vec![i64::MAX];
+    std::fs::write(&file, pprof(&[("samples", "count")], &[max.clone(), max])).unwrap();
+    refused(
+        &summary(&file),
+        &[
+            "cpu.pb is not a pprof profile",
+            "its samples values add up to more than",
+        ],
+    );
+    std::fs::write(&file, pprof(&[("samples", "count")], &[vec![-5]])).unwrap();
+    refused(
+        &summary(&file),
+        &[
+            "cpu.pb is not a pprof profile",
+            "negative samples value (-5)",
+        ],
+    );
+}
+
+#[test]
+fn a_dhat_file_whose_bytes_overflow_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("dhat-heap.json");
+    let block = |tb: u64| format!(r#"{{"tb":{tb},"tbk":1,"gb":0,"fs":[1]}}"#);
+    let text = format!(
+        r#"{{"dhatFileVersion":2,"mode":"rust-heap","ftbl":["[root]","0x1: lab_1::main (src/main.rs:1:1)"],"pps":[{},{}]}}"#,
+        block(u64::MAX),
+        block(1)
+    );
+    std::fs::write(&file, text).unwrap();
+    refused(
+        &summary(&file),
+        &[
+            "dhat-heap.json is not a dhat heap profile",
+            "bytes (tb) add up to more than 2^64",
+        ],
+    );
+}
+
+#[test]
+fn what_is_read_is_capped_and_the_cap_is_said() {
+    let dir = tempfile::tempdir().unwrap();
+    // A sparse file one byte over the cap: refused by its size, unread.
+    let file = dir.path().join("huge.pb.gz");
+    let f = std::fs::File::create(&file).unwrap();
+    f.set_len(labkit::profile::MAX_BYTES + 1).unwrap();
+    refused(
+        &summary(&file),
+        &["huge.pb.gz is more than 256 MiB, the most labkit reads"],
+    );
+    // A file with no end is read up to the cap, then refused.
+    refused(
+        &summary(Path::new("/dev/zero")),
+        &["/dev/zero is more than 256 MiB, the most labkit reads"],
+    );
+}
+
+/// A named pipe can be read only once: a summary that read its file twice
+/// (once to tell dhat from a trace, once to parse it) would wait forever
+/// for a second writer.
+#[test]
+fn a_file_is_read_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("trace.json");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let writer = {
+        let fifo = fifo.clone();
+        // Opening a pipe for writing waits for its reader.
+        std::thread::spawn(move || {
+            let trace = r#"[{"ph":"X","name":"work","tid":1,"ts":0,"dur":10}]"#;
+            std::fs::write(fifo, trace).unwrap();
+        })
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_labkit"))
+        .arg("summary")
+        .arg(&fifo)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("labkit summary still waits on the pipe after 60 s: it opened it twice");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.starts_with("trace\n"), "{stdout}");
+}
