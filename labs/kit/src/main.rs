@@ -3,7 +3,6 @@
 //! be a URL on 127.0.0.1, and `--sample-index` and `--by-thread` are the
 //! twins of `go tool pprof`'s `-sample_index` and `-tags` (see `labkit::view`).
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
