@@ -199,22 +199,30 @@ pub fn check(launch: Launch, exe: &Path, dir: &Path) -> Result<Outcome, Failure>
             Duration::from_secs(CAPTURE_SECONDS + 20),
         )
     });
-    // Give the capture a head start, then ask for /stats while it runs.
+    // Give the capture a head start; then, while it runs, ask for a second
+    // capture (which must be refused at once) and for /stats.
     std::thread::sleep(Duration::from_millis(200));
+    let second = (!capture.is_finished()).then(|| {
+        std::thread::spawn(move || {
+            http::request(
+                addr,
+                "GET",
+                "/debug/pprof/profile?seconds=1",
+                None,
+                Duration::from_secs(CAPTURE_SECONDS + 20),
+            )
+        })
+    });
     let during =
         stats_latencies(addr, 30, Duration::from_millis(20)).map_err(|e| fail(e, rerun))?;
-    // A second capture while the first still runs must be refused. (Asked
-    // only now, so that it cannot queue behind a stalled executor and
-    // stretch the /stats round trips measured above.)
-    let second = (!capture.is_finished()).then(|| {
-        http::request(
-            addr,
-            "GET",
-            "/debug/pprof/profile?seconds=1",
-            None,
-            Duration::from_secs(CAPTURE_SECONDS + 20),
-        )
-    });
+    let second = match second {
+        Some(thread) => Some(
+            thread
+                .join()
+                .map_err(|_| fail("the second capture's thread panicked".into(), rerun))?,
+        ),
+        None => None,
+    };
     let profile = capture
         .join()
         .map_err(|_| fail("the capture thread panicked".into(), rerun))?

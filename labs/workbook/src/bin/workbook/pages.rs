@@ -39,7 +39,26 @@ pub fn missing(page: &str) -> Vec<String> {
     {
         missing.push("the fix after the exercises, not before".into());
     }
+    if let Some(e) = exercises
+        && solution_code_in_the_open(&page[..e])
+    {
+        missing.push("the solution's code hidden behind Show the fix until the exercises".into());
+    }
     missing
+}
+
+/// Whether `text` includes a solution's source outside a `<details>` block
+/// (its snapshot, the expected output, may be shown anywhere).
+fn solution_code_in_the_open(text: &str) -> bool {
+    let mut depth = 0usize;
+    for line in text.lines() {
+        depth += line.matches("<details>").count();
+        if line.contains("{{#include ../solutions/") && line.contains("/src/") && depth == 0 {
+            return true;
+        }
+        depth = depth.saturating_sub(line.matches("</details>").count());
+    }
+    false
 }
 
 /// The written days the journal index does not link.
@@ -81,6 +100,28 @@ mod tests {
         // A hint hidden in the notes is fine when the fix still follows.
         let hint = PAGE.replace("## 🏋️ Exercises", &format!("{fix}## 🏋️ Exercises"));
         assert!(missing(&hint).is_empty());
+    }
+
+    #[test]
+    fn solution_code_before_the_exercises_must_be_hidden() {
+        let code = "```rust\n{{#include ../solutions/solution-001/src/main.rs:fix}}\n```\n\n";
+        let open = PAGE.replace("## 🏋️ Exercises", &format!("{code}## 🏋️ Exercises"));
+        assert_eq!(
+            missing(&open),
+            ["the solution's code hidden behind Show the fix until the exercises"]
+        );
+        let hidden = PAGE.replace(
+            "## 🏋️ Exercises",
+            &format!(
+                "<details><summary>Show the fix</summary>\n\n{code}</details>\n\n## 🏋️ Exercises"
+            ),
+        );
+        assert!(missing(&hidden).is_empty(), "{:?}", missing(&hidden));
+        // The expected output, a snapshot, is no spoiler.
+        let snapshot =
+            "{{#include ../solutions/solution-001/snapshots/solution__summary.snap:5:}}\n";
+        let shown = PAGE.replace("## 🏋️ Exercises", &format!("{snapshot}## 🏋️ Exercises"));
+        assert!(missing(&shown).is_empty(), "{:?}", missing(&shown));
     }
 
     #[test]
