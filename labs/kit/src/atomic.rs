@@ -27,18 +27,22 @@ use crate::Error;
 /// What marks a temporary file of ours: `.NAME` + this + `PID-RANDOM`.
 const TEMP_MARK: &str = ".tmp-";
 
+/// The name every temporary file for `path` starts with: `.NAME.tmp-PID-`.
+fn temp_prefix(path: &Path) -> Result<String, Error> {
+    let name = file_name(path)?;
+    Ok(format!(
+        ".{}{TEMP_MARK}{}-",
+        name.to_string_lossy(),
+        std::process::id()
+    ))
+}
+
 /// Creates a new, empty temporary file beside `path`, exclusively and under
 /// an unpredictable name. It is removed when dropped, unless a [`Batch`]
 /// renames it into place first.
 pub fn temp_beside(path: &Path) -> Result<NamedTempFile, Error> {
-    let name = file_name(path)?;
-    let prefix = format!(
-        ".{}{TEMP_MARK}{}-",
-        name.to_string_lossy(),
-        std::process::id()
-    );
     tempfile::Builder::new()
-        .prefix(&prefix)
+        .prefix(&temp_prefix(path)?)
         .rand_bytes(12)
         .tempfile_in(dir_of(path))
         .map_err(|e| {
@@ -151,14 +155,8 @@ impl Batch {
 /// A second name for the file at `path` (a hard link; a copy where the file
 /// system has no links), removed when dropped.
 fn backup(path: &Path) -> Result<NamedTempFile<()>, Error> {
-    let name = file_name(path)?;
-    let prefix = format!(
-        ".{}{TEMP_MARK}{}-",
-        name.to_string_lossy(),
-        std::process::id()
-    );
     tempfile::Builder::new()
-        .prefix(&prefix)
+        .prefix(&temp_prefix(path)?)
         .rand_bytes(12)
         .make_in(dir_of(path), |link| {
             fs::hard_link(path, link).or_else(|_| {
@@ -192,6 +190,32 @@ where
 /// Writes `bytes` to `path` atomically.
 pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     write_with(path, |out| out.write_all(bytes))
+}
+
+/// Writes `bytes` to a new file at `path`, whole or not at all, and never
+/// over an existing file: if `path` exists (even if it appeared a moment
+/// ago), it is left as it is and the error says so.
+pub fn write_new(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let tmp = temp_beside(path)?;
+    let written = (|| {
+        let mut out = BufWriter::new(tmp.as_file().try_clone()?);
+        out.write_all(bytes)?;
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()
+    })();
+    written.map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+    // `persist_noclobber` links the file in place only if nothing is there,
+    // in one step: no window between a check and the rename.
+    tmp.persist_noclobber(path).map_err(|e| {
+        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+            Error::new(format!(
+                "{} already exists; it is left as it is",
+                path.display()
+            ))
+        } else {
+            Error::io(format!("cannot write {}", path.display()), e.error)
+        }
+    })?;
+    Ok(())
 }
 
 /// Removes the temporary files a killed run left in `dir`: files named like
@@ -269,6 +293,37 @@ mod tests {
             .collect();
         n.sort();
         n
+    }
+
+    #[test]
+    fn a_new_file_never_replaces_an_existing_one() {
+        let scratch = scratch();
+        let path = scratch.path().join("dump.txt");
+        write_new(&path, b"first").unwrap();
+        let err = write_new(&path, b"second").unwrap_err().to_string();
+        assert!(err.contains("already exists; it is left as it is"), "{err}");
+        assert_eq!(fs::read(&path).unwrap(), b"first");
+        assert_eq!(names(scratch.path()), ["dump.txt"], "no temp file is left");
+        // Many writers racing for one name: exactly one wins, and the file
+        // is that writer's whole text (a check-then-rename let the last win).
+        let racers: Vec<_> = (0..8u8)
+            .map(|i| {
+                let path = scratch.path().join("race.txt");
+                std::thread::spawn(move || write_new(&path, &[i; 4096]).is_ok())
+            })
+            .collect();
+        let wins = racers
+            .into_iter()
+            .map(|r| r.join().unwrap())
+            .filter(|&won| won)
+            .count();
+        assert_eq!(wins, 1, "exactly one writer creates the file");
+        let text = fs::read(scratch.path().join("race.txt")).unwrap();
+        assert_eq!(text.len(), 4096);
+        assert!(
+            text.iter().all(|&b| b == text[0]),
+            "one writer's whole text"
+        );
     }
 
     #[test]

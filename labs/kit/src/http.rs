@@ -58,9 +58,15 @@ pub fn request(
     head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
     stream.write_all(head.as_bytes())?;
     stream.write_all(body.as_bytes())?;
-    let mut reader = BufReader::new(stream);
+    // The whole answer must arrive within `timeout`, however slowly it
+    // drips, and its head (status line and headers) within HEAD_CAP bytes.
+    let mut reader = BufReader::new(Deadline {
+        stream,
+        until: start + timeout,
+    });
+    let mut head = (&mut reader).take(HEAD_CAP);
     let mut status_line = String::new();
-    reader.read_line(&mut status_line)?;
+    head.read_line(&mut status_line)?;
     let status = status_line
         .split_whitespace()
         .nth(1)
@@ -70,7 +76,13 @@ pub fn request(
     let mut headers = Vec::new();
     loop {
         let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 || line == "\r\n" {
+        let n = head.read_line(&mut line)?;
+        if head.limit() == 0 {
+            return Err(std::io::Error::other(format!(
+                "the response's head is longer than {HEAD_CAP} bytes"
+            )));
+        }
+        if n == 0 || line == "\r\n" {
             break;
         }
         if let Some((name, value)) = line.split_once(':') {
@@ -93,6 +105,36 @@ pub fn request(
         body,
         elapsed: start.elapsed(),
     })
+}
+
+/// The most a response's status line and headers may take.
+const HEAD_CAP: u64 = 64 * 1024;
+
+/// A stream whose every read must finish by `until`.
+struct Deadline {
+    stream: TcpStream,
+    until: Instant,
+}
+
+impl Read for Deadline {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let late = || {
+            std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the response did not arrive in time",
+            )
+        };
+        let left = self.until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(late());
+        }
+        self.stream.set_read_timeout(Some(left))?;
+        // A socket's read timeout shows as WouldBlock on Unix.
+        self.stream.read(buf).map_err(|e| match e.kind() {
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => late(),
+            _ => e,
+        })
+    }
 }
 
 /// Reads what the server sends, up to what it announced and never more than
@@ -136,6 +178,58 @@ pub fn quantile(samples: &[Duration], q: f64) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A one-connection server on a free loopback port that reads the
+    /// request's head and then sends what `answer` writes.
+    fn serve_once(answer: impl FnOnce(&mut TcpStream) + Send + 'static) -> SocketAddr {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                line.clear();
+            }
+            answer(&mut stream);
+        });
+        addr
+    }
+
+    #[test]
+    fn an_endless_head_is_refused() {
+        let addr = serve_once(|s| {
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nX-Endless: ");
+            let _ = s.write_all(&[b'a'; 100 * 1024]);
+        });
+        let err = request(addr, "GET", "/", None, Duration::from_secs(10)).unwrap_err();
+        assert!(
+            err.to_string().contains("head is longer than 65536 bytes"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_dripping_answer_is_timed_out_as_a_whole() {
+        // One byte every 20 ms never trips a per-read timeout of 300 ms; the
+        // deadline for the whole answer does.
+        let addr = serve_once(|s| {
+            for _ in 0..500 {
+                if s.write_all(b"H").is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
+        let started = Instant::now();
+        let err = request(addr, "GET", "/", None, Duration::from_millis(300)).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::TimedOut, "{err}");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+    }
 
     #[test]
     fn a_body_is_read_up_to_the_cap_and_no_further() {

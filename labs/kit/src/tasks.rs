@@ -217,6 +217,12 @@ impl TaskDump {
     pub fn save(&self, path: &Path) -> Result<(), Error> {
         crate::atomic::write_bytes(path, self.text.as_bytes())
     }
+
+    /// Writes the dump as text to a new file, atomically; a file already at
+    /// `path` is never replaced (see [`crate::atomic::write_new`]).
+    pub fn save_new(&self, path: &Path) -> Result<(), Error> {
+        crate::atomic::write_new(path, self.text.as_bytes())
+    }
 }
 
 /// How two dumps differ, group by group.

@@ -47,7 +47,9 @@ fn child() {
         "trace-forever" => {
             let _trace = TraceScope::start(dir).unwrap();
             println!("started");
-            std::thread::sleep(Duration::from_secs(600));
+            // Lives until the test that started it closes our stdin (or
+            // dies, which closes it too): never longer than that test.
+            let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
         }
         other => panic!("no scope called {other}"),
     }
@@ -177,13 +179,24 @@ fn a_trace_that_cannot_be_written_keeps_the_old_file_and_exits_1() {
 fn a_killed_run_leaves_a_temp_file_that_the_next_run_removes() {
     let dir = tempfile::tempdir().unwrap();
     let exe = std::env::current_exe().unwrap();
-    let mut child = Command::new(exe)
+    let child = Command::new(exe)
         .args(["--exact", "child", "--nocapture", "--test-threads", "1"])
         .env("LABKIT_SCOPE", "trace-forever")
         .env("LABKIT_DIR", dir.path())
+        .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
+    // Killed when this test ends, however it ends (a failed assert below
+    // included); and if this process dies, the child's stdin closes.
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = KillOnDrop(child);
     let deadline = Instant::now() + Duration::from_secs(60);
     let temp = loop {
         let files = listing(dir.path());
@@ -198,8 +211,8 @@ fn a_killed_run_leaves_a_temp_file_that_the_next_run_removes() {
     };
     assert!(temp.starts_with(".trace.json.tmp-"), "{temp}");
     // SIGKILL: no destructor runs.
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
     assert_eq!(names(&listing(dir.path())), [temp.as_str()]);
 
     labkit::out::prepare_dir(dir.path()).unwrap();

@@ -111,12 +111,26 @@ pub struct Report {
     pub busy: usize,
     /// Any other answer, or none (refused, reset, timed out).
     pub failed: usize,
+    /// Due on the schedule but never sent: [`MAX_IN_FLIGHT`] requests were
+    /// already waiting for answers (the service had stalled), or the
+    /// system would not start one more thread.
+    pub unsent: usize,
 }
 
+/// The most requests waiting for their answers at once. A service that
+/// stalls would otherwise collect a thread per scheduled request (1 000
+/// for `burst` in its 10 s timeout).
+pub const MAX_IN_FLIGHT: usize = 256;
+
 impl Report {
-    /// Every request counted, however it ended.
+    /// Every request sent, however it ended.
     pub fn sent(&self) -> usize {
         self.latencies.len()
+    }
+
+    /// Every request the schedule asked for: sent, or counted as not sent.
+    pub fn scheduled(&self) -> usize {
+        self.sent() + self.unsent
     }
 
     fn record(&mut self, outcome: (Duration, std::io::Result<http::Response>)) {
@@ -140,6 +154,14 @@ impl fmt::Display for Report {
             self.busy,
             self.failed
         )?;
+        if self.unsent > 0 {
+            writeln!(
+                f,
+                "{} more were due but not sent: {MAX_IN_FLIGHT} requests were already waiting \
+                 for answers (or no thread could be started)",
+                self.unsent
+            )?;
+        }
         write!(
             f,
             "round trips of all {}: p50 {:?}, p90 {:?}, p99 {:?}",
@@ -159,7 +181,12 @@ type Pending = JoinHandle<(Duration, std::io::Result<http::Response>)>;
 /// goes, the rest at the end. A request thread does not panic (errors are
 /// values); should one, it counts as failed with the time it was given.
 pub fn run(plan: &Plan) -> Report {
-    let timeout = Duration::from_secs(10);
+    run_with(plan, Duration::from_secs(10), MAX_IN_FLIGHT)
+}
+
+/// [`run`], with each request's `timeout` and at most `max_in_flight`
+/// requests waiting for answers.
+fn run_with(plan: &Plan, timeout: Duration, max_in_flight: usize) -> Report {
     let gap = Duration::from_secs(1) / plan.rate as u32;
     let start = Instant::now();
     let mut report = Report::default();
@@ -175,18 +202,26 @@ pub fn run(plan: &Plan) -> Report {
         if let Some(wait) = due.checked_duration_since(Instant::now()) {
             std::thread::sleep(wait);
         }
-        let addr = plan.addr;
-        pending.push(std::thread::spawn(move || {
-            let sent = Instant::now();
-            let answer = http::request(addr, "POST", "/load", Some(BODY), timeout);
-            (sent.elapsed(), answer)
-        }));
         // Collect what has finished, so threads do not pile up.
         let (done, running): (Vec<_>, Vec<_>) =
             pending.into_iter().partition(JoinHandle::is_finished);
         pending = running;
         for h in done {
             collect(h, &mut report);
+        }
+        if pending.len() >= max_in_flight {
+            report.unsent += 1;
+            continue;
+        }
+        let addr = plan.addr;
+        let spawned = std::thread::Builder::new().spawn(move || {
+            let sent = Instant::now();
+            let answer = http::request(addr, "POST", "/load", Some(BODY), timeout);
+            (sent.elapsed(), answer)
+        });
+        match spawned {
+            Ok(h) => pending.push(h),
+            Err(_) => report.unsent += 1,
         }
     }
     for h in pending {
@@ -198,6 +233,24 @@ pub fn run(plan: &Plan) -> Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stalled_service_does_not_collect_a_thread_per_request() {
+        // A listener that never answers: every request waits for its timeout.
+        let stalled = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let plan = Plan {
+            addr: stalled.local_addr().unwrap(),
+            rate: 100,
+            duration: Duration::from_secs(1),
+            name: "stalled".into(),
+        };
+        let report = run_with(&plan, Duration::from_secs(1), 20);
+        assert_eq!(report.scheduled() as u64, plan.total(), "{report}");
+        assert!(report.sent() <= 20 + 20, "{report}");
+        assert!(report.unsent >= 50, "{report}");
+        assert_eq!(report.failed, report.sent(), "{report}");
+        assert!(report.to_string().contains("not sent"), "{report}");
+    }
 
     fn parse_args(a: &[&str]) -> Result<Plan, String> {
         parse(std::iter::once("loadgen").chain(a.iter().copied())).map_err(|e| e.to_string())

@@ -90,13 +90,7 @@ async fn write_dump(
         .map_or(0, |d| d.as_secs());
     let pid = std::process::id();
     let path = dir.join(format!("task-dump-{SERVICE}-{now}-{pid}-{n}.txt"));
-    if path.exists() {
-        return Err(Error::new(format!(
-            "{} already exists; it is left as it is",
-            out::display(&path)
-        )));
-    }
-    dump.save(&path)?;
+    dump.save_new(&path)?;
     Ok(path)
 }
 // ANCHOR_END: dump

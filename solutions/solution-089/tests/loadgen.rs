@@ -31,6 +31,7 @@ fn loadgen_counts_every_request_it_sends() {
     eprintln!("{report}");
     assert_eq!(plan.total(), 100);
     assert_eq!(report.sent() as u64, plan.total(), "{report}");
+    assert_eq!(report.unsent, 0, "{report}");
     assert_eq!(
         report.accepted + report.busy + report.failed,
         report.sent(),
