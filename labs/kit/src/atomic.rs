@@ -41,8 +41,12 @@ fn temp_prefix(path: &Path) -> Result<String, Error> {
 /// an unpredictable name. It is removed when dropped, unless a [`Batch`]
 /// renames it into place first.
 pub fn temp_beside(path: &Path) -> Result<NamedTempFile, Error> {
+    use std::os::unix::fs::PermissionsExt;
     tempfile::Builder::new()
         .prefix(&temp_prefix(path)?)
+        // What `File::create` gives (0666 less the umask), not tempfile's
+        // private 0600: the file is a profile to share, once renamed.
+        .permissions(fs::Permissions::from_mode(0o666))
         .rand_bytes(12)
         .tempfile_in(dir_of(path))
         .map_err(|e| {
@@ -293,6 +297,18 @@ mod tests {
             .collect();
         n.sort();
         n
+    }
+
+    #[test]
+    fn a_written_file_is_as_readable_as_one_file_create_makes() {
+        use std::os::unix::fs::PermissionsExt;
+        let scratch = scratch();
+        let plain = scratch.path().join("plain");
+        File::create(&plain).unwrap();
+        let atomic = scratch.path().join("atomic");
+        write_bytes(&atomic, b"x").unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&atomic), mode(&plain));
     }
 
     #[test]

@@ -128,13 +128,19 @@ impl Recorded {
             flame_graph: dir.join(format!("{}.svg", self.name)),
         };
         batch.write_with(&saved.pprof, |out| self.write_pprof(out))?;
-        batch.write_bytes(&saved.flame_graph, &self.flame_graph(&saved.flame_graph)?)?;
+        self.stage_flame_graph(batch, &saved.flame_graph)?;
         Ok(saved)
     }
 
     /// Saves only the flame graph, atomically.
     pub fn save_flame_graph(&self, path: &Path) -> Result<(), Error> {
         atomic::write_bytes(path, &self.flame_graph(path)?)
+    }
+
+    /// Stages the flame graph as `path` in `batch`, to be renamed into
+    /// place with the batch's other files.
+    pub fn stage_flame_graph(&self, batch: &mut atomic::Batch, path: &Path) -> Result<(), Error> {
+        batch.write_bytes(path, &self.flame_graph(path)?)
     }
 
     fn flame_graph(&self, path: &Path) -> Result<Vec<u8>, Error> {

@@ -56,9 +56,13 @@ fn main() -> Result<(), Error> {
 
     // ANCHOR: write
     // Temp file, flush, fsync, rename: a reader finds the whole profile or
-    // none, whatever happens next, including the exit below.
-    atomic::write_with(&out_dir.join(PPROF_FILE), |out| profile.write_pprof(out))?;
-    profile.save_flame_graph(&out_dir.join(FLAME_FILE))?;
+    // the old one, whatever happens next, including the exit below. The
+    // profile and its flame graph are staged together and renamed together,
+    // so a failure never leaves a new profile beside an old picture.
+    let mut files = atomic::Batch::new();
+    files.write_with(&out_dir.join(PPROF_FILE), |out| profile.write_pprof(out))?;
+    profile.stage_flame_graph(&mut files, &out_dir.join(FLAME_FILE))?;
+    files.commit()?;
     // ANCHOR_END: write
 
     workbook::this_day!().report(&out_dir);

@@ -61,3 +61,43 @@ fn go_tool_pprof_reads_the_profile() {
 fn the_book_shows_the_snapshot() {
     selfcheck::assert_book_shows_snapshot(workbook::this_day!(), &["book/reading-a-profile.md"]);
 }
+
+/// The profile and its flame graph are replaced together: with room for a
+/// new `cpu.pb.gz` but not for a new `cpu.svg` (`ulimit -f`), the run exits
+/// non-zero and leaves both old files as they were.
+#[test]
+fn a_run_that_cannot_write_its_picture_keeps_the_old_profile_too() {
+    let good = solution_output();
+    let dir = selfcheck::scratch();
+    let mut before = Vec::new();
+    for name in ["cpu.pb.gz", "cpu.svg"] {
+        let bytes = std::fs::read(good.join(name)).unwrap();
+        std::fs::write(dir.path().join(name), &bytes).unwrap();
+        before.push(bytes);
+    }
+    let blocks = before[0].len().div_ceil(512) * 2 + 1;
+    assert!(
+        before[1].len() > blocks * 512 * 2,
+        "the picture is too small for this test"
+    );
+    let _machine = selfcheck::one_at_a_time();
+    let run = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "trap '' XFSZ; ulimit -f {blocks}; exec \"$0\" --out \"$1\""
+        ))
+        .arg(selfcheck::program!())
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        !run.status.success(),
+        "a run that saved nothing exited 0: {stderr}"
+    );
+    assert!(stderr.contains("cpu.svg"), "{stderr}");
+    for (name, old) in ["cpu.pb.gz", "cpu.svg"].iter().zip(&before) {
+        let now = std::fs::read(dir.path().join(name)).unwrap();
+        assert!(&now == old, "{name} was replaced although the run failed");
+    }
+}
