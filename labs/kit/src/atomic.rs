@@ -196,6 +196,29 @@ pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     write_with(path, |out| out.write_all(bytes))
 }
 
+/// Puts a temporary file another writer filled (dhat, tracing-chrome) in
+/// place as `path`, if `check` accepts what it holds; otherwise `path` is
+/// left as it was and the error says it is `incomplete`, and what `check`
+/// found.
+pub fn persist_checked(
+    tmp: NamedTempFile,
+    path: &Path,
+    incomplete: &str,
+    check: impl FnOnce(&Path, &[u8]) -> Result<(), String>,
+) -> Result<(), Error> {
+    let bytes = fs::read(tmp.path())
+        .map_err(|e| Error::io(format!("cannot read back {}", tmp.path().display()), e))?;
+    if let Err(e) = check(tmp.path(), &bytes) {
+        return Err(Error::new(format!(
+            "{incomplete} ({e}); {} was left as it was",
+            path.display()
+        )));
+    }
+    let mut batch = Batch::new();
+    batch.add(tmp, path)?;
+    batch.commit()
+}
+
 /// Writes `bytes` to a new file at `path`, whole or not at all, and never
 /// over an existing file: if `path` exists (even if it appeared a moment
 /// ago), it is left as it is and the error says so.

@@ -82,17 +82,12 @@ impl Drop for HeapScope {
 
 /// Puts dhat's file in place if it is a whole profile.
 fn finish(tmp: NamedTempFile, path: &Path) -> Result<(), Error> {
-    let bytes = std::fs::read(tmp.path())
-        .map_err(|e| Error::io(format!("cannot read back {}", tmp.path().display()), e))?;
-    if let Err(e) = parse(tmp.path(), &bytes) {
-        return Err(Error::new(format!(
-            "dhat did not write a whole profile ({e}); {} was left as it was",
-            path.display()
-        )));
-    }
-    let mut batch = crate::atomic::Batch::new();
-    batch.add(tmp, path)?;
-    batch.commit()
+    crate::atomic::persist_checked(
+        tmp,
+        path,
+        "dhat did not write a whole profile",
+        |p, bytes| parse(p, bytes).map(drop),
+    )
 }
 
 /// Set while a [`HeapScope`] records.

@@ -94,17 +94,12 @@ impl TraceScope {
                 self.path.display()
             )));
         }
-        let bytes = std::fs::read(tmp.path())
-            .map_err(|e| Error::io(format!("cannot read back {}", tmp.path().display()), e))?;
-        if let Err(e) = parse(tmp.path(), &bytes) {
-            return Err(Error::new(format!(
-                "tracing-chrome did not write a whole trace ({e}); {} was left as it was",
-                self.path.display()
-            )));
-        }
-        let mut batch = crate::atomic::Batch::new();
-        batch.add(tmp, &self.path)?;
-        batch.commit()
+        crate::atomic::persist_checked(
+            tmp,
+            &self.path,
+            "tracing-chrome did not write a whole trace",
+            |p, bytes| parse(p, bytes).map(drop),
+        )
     }
 }
 
