@@ -66,9 +66,15 @@ mod record;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-pub use channel::{Receiver, Sender, bounded, unbounded};
+pub use channel::{
+    Receiver, RecvError, RecvTimeoutError, SendError, SendTimeoutError, Sender, TryRecvError,
+    TrySendError, bounded, unbounded,
+};
 pub use lock::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
-pub use record::{MAX_DEPTH, MAX_STACKS, block_profile, mutex_profile, reset};
+pub use record::{
+    MAX_DEPTH, MAX_STACKS, MAX_THREADS_PER_STACK, OTHER_THREADS, block_profile, mutex_profile,
+    reset,
+};
 
 use crate::Error;
 
