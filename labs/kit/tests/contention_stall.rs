@@ -64,6 +64,15 @@ fn slowest_round_trip(during: impl FnOnce() + Send + 'static) -> (Duration, Dura
     (control, slowest, took)
 }
 
+/// Keeps one core busy for `how_long` without touching a lock: what the
+/// writer costs the ping-pong in CPU alone, on a machine with few cores.
+fn spin(how_long: Duration) {
+    let start = Instant::now();
+    while start.elapsed() < how_long {
+        std::hint::spin_loop();
+    }
+}
+
 #[test]
 #[ignore = "a measurement: run it with --ignored --nocapture"]
 fn writing_the_first_profile_does_not_stall_profiled_waits() {
@@ -73,9 +82,11 @@ fn writing_the_first_profile_does_not_stall_profiled_waits() {
         let mut bytes = Vec::new();
         profile.write_pprof(&mut bytes).unwrap();
     });
+    let (_, slowest_spinning, _) = slowest_round_trip(move || spin(took));
     contention::set_block_profile_rate(0).unwrap();
     println!(
-        "slowest profiled round trip: {control:?} before, {slowest:?} while the first profile \
-         was written (writing took {took:?})"
+        "slowest profiled round trip: {control:?} alone, {slowest:?} while the first profile \
+         was written (writing took {took:?}), {slowest_spinning:?} while a thread spun as long"
     );
 }
+
