@@ -89,4 +89,3 @@ fn writing_the_first_profile_does_not_stall_profiled_waits() {
          was written (writing took {took:?}), {slowest_spinning:?} while a thread spun as long"
     );
 }
-

@@ -44,7 +44,9 @@ fn turning_profiling_on_loads_the_debug_info_the_first_profile_needs() {
     profile.write_pprof(&mut bytes).unwrap();
     let first_write = start.elapsed();
 
-    println!("CPU time: turning profiling on {turning_on:?}, the first profile written {first_write:?}");
+    println!(
+        "CPU time: turning profiling on {turning_on:?}, the first profile written {first_write:?}"
+    );
     assert!(profile.sample_count() > 0, "no wait recorded");
     assert!(
         first_write * 2 < turning_on,

@@ -112,7 +112,10 @@ fn go_tool_pprof_with_the_binary_keeps_our_names() {
     contention::set_mutex_profile_fraction(0).unwrap();
     let block = contention::block_profile();
     let mutex = contention::mutex_profile();
-    assert!(mutex.sample_count() > 0, "no contended release in 50 rounds");
+    assert!(
+        mutex.sample_count() > 0,
+        "no contended release in 50 rounds"
+    );
     assert_names_kept(
         &block,
         dir.path(),

@@ -79,7 +79,11 @@ impl<T> Sender<T> {
     }
 
     #[inline(never)]
-    fn send_timeout_profiled(&self, value: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
+    fn send_timeout_profiled(
+        &self,
+        value: T,
+        timeout: Duration,
+    ) -> Result<(), SendTimeoutError<T>> {
         let deadline = Instant::now() + timeout;
         match self.inner.try_send(value) {
             Ok(()) => Ok(()),

@@ -147,7 +147,11 @@ impl Tracker {
     /// walked after the wait, by `end_wait`.)
     #[cold]
     #[inline(never)]
-    fn acquire<G>(&self, take_within: impl FnOnce(Duration) -> Option<G>, take: impl FnOnce() -> G) -> G {
+    fn acquire<G>(
+        &self,
+        take_within: impl FnOnce(Duration) -> Option<G>,
+        take: impl FnOnce() -> G,
+    ) -> G {
         let (start, mut pending) = self.begin_wait();
         let guard = match pending.threshold_ns() {
             None => take(),

@@ -120,7 +120,6 @@ fn random() -> u64 {
     })
 }
 
-// ANCHOR: block_event
 /// A wait about to begin, with its sampling decision drawn already: the
 /// wait will be kept if it lasts longer than `threshold`, a number drawn
 /// uniformly below the rate. A wait of `d ≥ rate` ns is thus always kept,
@@ -134,21 +133,6 @@ struct Sampled {
     threshold: u64,
     /// The waiter's stack, if it was walked while the thread still waited.
     stack: Option<Stack>,
-}
-
-/// Call when a thread is about to wait: draws the sampling decision if
-/// the block profile is on. No clock, no stack.
-pub(super) fn before_wait() -> PendingWait {
-    let rate = BLOCK_RATE.load(Ordering::Relaxed);
-    if rate == 0 {
-        return PendingWait(None);
-    }
-    let threshold = random() % rate;
-    PendingWait(Some(Sampled {
-        rate,
-        threshold,
-        stack: None,
-    }))
 }
 
 impl PendingWait {
@@ -168,6 +152,24 @@ impl PendingWait {
     }
 }
 
+// ANCHOR: block_event
+/// Call when a thread is about to wait. If the block profile is on, draws
+/// the wait's threshold, uniformly below the rate: the wait will be kept
+/// if it outlasts it, always when it lasts the rate or more, with
+/// probability `d / rate` when it lasts `d` ns less. No clock, no stack.
+pub(super) fn before_wait() -> PendingWait {
+    let rate = BLOCK_RATE.load(Ordering::Relaxed);
+    if rate == 0 {
+        return PendingWait(None);
+    }
+    let threshold = random() % rate;
+    PendingWait(Some(Sampled {
+        rate,
+        threshold,
+        stack: None,
+    }))
+}
+
 /// A thread waited `wait_ns` for a lock or a channel: record it in the
 /// block profile if the wait outlasted its threshold, on the waiter's
 /// stack (walked now unless [`PendingWait::walk_now`] walked it already).
@@ -175,7 +177,7 @@ pub(super) fn block_event(pending: PendingWait, wait_ns: u64) {
     let Some(sampled) = pending.0 else { return };
     let d = wait_ns.max(1);
     if d <= sampled.threshold || BLOCK_RATE.load(Ordering::Relaxed) == 0 {
-        return;
+        return; // dropped, and no stack was walked for it
     }
     let Some(stack) = sampled.stack.or_else(current_stack) else {
         return;
