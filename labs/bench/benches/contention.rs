@@ -101,5 +101,39 @@ fn contended(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, uncontended, contended);
+/// Two threads passing a value back and forth over rendezvous channels:
+/// every send and every receive waits, so every operation is a block event
+/// (1 000 round trips).
+fn ping_pong(ping: &contention::Sender<u64>, pong: &contention::Receiver<u64>) {
+    for v in 0..1_000 {
+        ping.send(v).unwrap();
+        pong.recv().unwrap();
+    }
+}
+
+fn waits(c: &mut Criterion) {
+    let mut g = c.benchmark_group("rendezvous ping-pong, 1k round trips");
+    g.sample_size(20);
+    let (ping_tx, ping_rx) = contention::bounded::<u64>(0);
+    let (pong_tx, pong_rx) = contention::bounded::<u64>(0);
+    let echo = thread::spawn(move || {
+        for v in ping_rx {
+            if pong_tx.send(v).is_err() {
+                break;
+            }
+        }
+    });
+    g.bench_function("off", |b| b.iter(|| ping_pong(&ping_tx, &pong_rx)));
+    set_profiling((1, 1));
+    g.bench_function("rate 1", |b| b.iter(|| ping_pong(&ping_tx, &pong_rx)));
+    set_profiling(PRODUCTION);
+    g.bench_function("rate 10 µs", |b| b.iter(|| ping_pong(&ping_tx, &pong_rx)));
+    set_profiling((0, 0));
+    contention::reset();
+    drop(ping_tx);
+    echo.join().unwrap();
+    g.finish();
+}
+
+criterion_group!(benches, uncontended, contended, waits);
 criterion_main!(benches);
