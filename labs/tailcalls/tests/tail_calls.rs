@@ -16,23 +16,31 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     turn
 }
 
-/// Holds `lock` until another thread waits for it, then lets `release` drop
-/// the guard; the waiter takes the lock through `take`.
+/// Holds a lock while another thread comes to take it through `take`, then
+/// lets `release` drop the guard. On a busy machine the other thread may
+/// come only after the release: then nobody waited, and `recorded` (the
+/// profile under test) is still empty, so the round is run again.
 fn contend(
     release: fn(contention::MutexGuard<'_, u64>),
     take: fn(&Mutex<u64>) -> contention::MutexGuard<'_, u64>,
-) {
-    let lock = Arc::new(Mutex::new(0u64));
-    let guard = lock.lock();
-    let waiter = {
-        let lock = Arc::clone(&lock);
-        thread::spawn(move || *take(&lock) += 1)
-    };
-    // The waiter is queued once its wait shows in the block profile's
-    // bookkeeping; a short sleep then makes the wait measurable.
-    thread::sleep(Duration::from_millis(20));
-    release(guard);
-    waiter.join().unwrap();
+    recorded: fn() -> labkit::profile::Recorded,
+) -> labkit::profile::Recorded {
+    for _ in 0..50 {
+        let lock = Arc::new(Mutex::new(0u64));
+        let guard = lock.lock();
+        let waiter = {
+            let lock = Arc::clone(&lock);
+            thread::spawn(move || *take(&lock) += 1)
+        };
+        thread::sleep(Duration::from_millis(20));
+        release(guard);
+        waiter.join().unwrap();
+        let profile = recorded();
+        if profile.sample_count() > 0 {
+            return profile;
+        }
+    }
+    panic!("in 50 rounds, no thread ever waited for the lock");
 }
 
 fn leaves(recorded: &labkit::profile::Recorded) -> Vec<String> {
@@ -48,9 +56,8 @@ fn leaves(recorded: &labkit::profile::Recorded) -> Vec<String> {
 fn a_release_in_tail_position_is_charged_to_its_function() {
     let _turn = serial();
     contention::set_mutex_profile_fraction(1).unwrap();
-    contend(release_it, |m| m.lock());
+    let mutex = contend(release_it, |m| m.lock(), contention::mutex_profile);
     contention::set_mutex_profile_fraction(0).unwrap();
-    let mutex = contention::mutex_profile();
     assert_eq!(mutex.sample_count(), 1, "one contended release");
     assert_eq!(leaves(&mutex), ["tailcalls::release_it"]);
 }
@@ -59,9 +66,8 @@ fn a_release_in_tail_position_is_charged_to_its_function() {
 fn a_lock_taken_in_tail_position_is_charged_to_its_function() {
     let _turn = serial();
     contention::set_block_profile_rate(1).unwrap();
-    contend(|g| drop(g), take_it);
+    let block = contend(|g| drop(g), take_it, contention::block_profile);
     contention::set_block_profile_rate(0).unwrap();
-    let block = contention::block_profile();
     assert_eq!(block.sample_count(), 1, "one wait");
     assert_eq!(leaves(&block), ["tailcalls::take_it"]);
 }
