@@ -2,8 +2,11 @@
 //!
 //! - off: profiling off, uncontended, against the bare parking_lot /
 //!   crossbeam-channel operation (the target is ≤ 1.05×);
-//! - on: rate 1 / fraction 1, uncontended, and under contention (two
-//!   threads on one lock), against the same with profiling off.
+//! - on, uncontended: a profile on but nobody waiting, against bare (the
+//!   target is ≤ 1.5×: no clock read, no stack walk, no lock);
+//! - contended (two threads on one lock): off, on at rate 1 / fraction 1
+//!   (every event walks a stack), and on at a production setting, block
+//!   rate 10 µs / fraction 100, where only the kept events walk theirs.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -11,6 +14,15 @@ use std::thread;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use labkit::contention;
+
+/// A production setting: waits of 10 µs and more always kept, shorter ones
+/// sampled; one contended release in 100.
+const PRODUCTION: (i64, i64) = (10_000, 100);
+
+fn set_profiling((rate, fraction): (i64, i64)) {
+    contention::set_block_profile_rate(rate).unwrap();
+    contention::set_mutex_profile_fraction(fraction).unwrap();
+}
 
 fn uncontended(c: &mut Criterion) {
     let mut g = c.benchmark_group("uncontended");
@@ -38,8 +50,7 @@ fn uncontended(c: &mut Criterion) {
         })
     });
 
-    contention::set_block_profile_rate(1).unwrap();
-    contention::set_mutex_profile_fraction(1).unwrap();
+    set_profiling((1, 1));
     g.bench_function("contention::Mutex lock+unlock, on", |b| {
         b.iter(|| *black_box(&wrapped).lock() += 1)
     });
@@ -49,8 +60,7 @@ fn uncontended(c: &mut Criterion) {
             prx.recv().unwrap()
         })
     });
-    contention::set_block_profile_rate(0).unwrap();
-    contention::set_mutex_profile_fraction(0).unwrap();
+    set_profiling((0, 0));
     contention::reset();
     g.finish();
 }
@@ -78,16 +88,52 @@ fn contended(c: &mut Criterion) {
     g.bench_function("contention::Mutex, off", |b| {
         b.iter(|| two_threads(Arc::clone(&lock), |m| *m.lock() += 1))
     });
-    contention::set_block_profile_rate(1).unwrap();
-    contention::set_mutex_profile_fraction(1).unwrap();
+    set_profiling((1, 1));
     g.bench_function("contention::Mutex, rate 1 / fraction 1", |b| {
         b.iter(|| two_threads(Arc::clone(&lock), |m| *m.lock() += 1))
     });
-    contention::set_block_profile_rate(0).unwrap();
-    contention::set_mutex_profile_fraction(0).unwrap();
+    set_profiling(PRODUCTION);
+    g.bench_function("contention::Mutex, rate 10 µs / fraction 100", |b| {
+        b.iter(|| two_threads(Arc::clone(&lock), |m| *m.lock() += 1))
+    });
+    set_profiling((0, 0));
     contention::reset();
     g.finish();
 }
 
-criterion_group!(benches, uncontended, contended);
+/// Two threads passing a value back and forth over rendezvous channels:
+/// every send and every receive waits, so every operation is a block event
+/// (1 000 round trips).
+fn ping_pong(ping: &contention::Sender<u64>, pong: &contention::Receiver<u64>) {
+    for v in 0..1_000 {
+        ping.send(v).unwrap();
+        pong.recv().unwrap();
+    }
+}
+
+fn waits(c: &mut Criterion) {
+    let mut g = c.benchmark_group("rendezvous ping-pong, 1k round trips");
+    g.sample_size(20);
+    let (ping_tx, ping_rx) = contention::bounded::<u64>(0);
+    let (pong_tx, pong_rx) = contention::bounded::<u64>(0);
+    let echo = thread::spawn(move || {
+        for v in ping_rx {
+            if pong_tx.send(v).is_err() {
+                break;
+            }
+        }
+    });
+    g.bench_function("off", |b| b.iter(|| ping_pong(&ping_tx, &pong_rx)));
+    set_profiling((1, 1));
+    g.bench_function("rate 1", |b| b.iter(|| ping_pong(&ping_tx, &pong_rx)));
+    set_profiling(PRODUCTION);
+    g.bench_function("rate 10 µs", |b| b.iter(|| ping_pong(&ping_tx, &pong_rx)));
+    set_profiling((0, 0));
+    contention::reset();
+    drop(ping_tx);
+    echo.join().unwrap();
+    g.finish();
+}
+
+criterion_group!(benches, uncontended, contended, waits);
 criterion_main!(benches);

@@ -66,6 +66,40 @@ pub struct Recorded {
     weight: usize,
 }
 
+/// Gives every location of a profile made in this process one mapping:
+/// this executable, flagged as symbolised already (functions, files, lines,
+/// inlined frames). Without a mapping, `go tool pprof BINARY PROFILE` —
+/// passing the binary is a Go user's habit — symbolises each location
+/// again from its address, which is 0 in our profiles, and every frame
+/// becomes whatever function sits at address 0 of the binary.
+fn add_symbolised_mapping(proto: &mut protos::Profile) {
+    if !proto.mapping.is_empty() {
+        return;
+    }
+    let file = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let filename = match proto.string_table.iter().position(|s| *s == file) {
+        Some(i) => i as i64,
+        None => {
+            proto.string_table.push(file);
+            proto.string_table.len() as i64 - 1
+        }
+    };
+    proto.mapping.push(protos::Mapping {
+        id: 1,
+        filename,
+        has_functions: true,
+        has_filenames: true,
+        has_line_numbers: true,
+        has_inline_frames: true,
+        ..Default::default()
+    });
+    for location in &mut proto.location {
+        location.mapping_id = 1;
+    }
+}
+
 /// Where [`Recorded::save`] put its files.
 #[derive(Debug, Clone)]
 pub struct Saved {
@@ -75,10 +109,11 @@ pub struct Saved {
 
 impl Recorded {
     pub(crate) fn new(
-        proto: protos::Profile,
+        mut proto: protos::Profile,
         name: &'static str,
         weight: usize,
     ) -> Result<Recorded, String> {
+        add_symbolised_mapping(&mut proto);
         let profile = from_proto(&proto)?;
         Ok(Recorded {
             proto,

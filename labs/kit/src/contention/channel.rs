@@ -4,14 +4,16 @@
 //! channel's waits; both are charged to the waiting thread's stack, as Go
 //! charges `chan send` and `chan receive`.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel as cb;
-pub use crossbeam_channel::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
+pub use crossbeam_channel::{
+    RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
+};
 
 use super::channels_profiled;
 use super::lock::now_ns;
-use super::record::{before_wait, block_event};
+use super::record::{before_wait, block_event, keep_callers_frame};
 
 /// A channel of capacity `cap` (0: every send waits for a receiver).
 pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
@@ -37,12 +39,14 @@ pub struct Receiver<T> {
 
 impl<T> Sender<T> {
     /// Sends `value`, waiting for room if the channel is full.
-    #[inline]
+    #[inline(always)]
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
         if !channels_profiled() {
             return self.inner.send(value);
         }
-        self.send_profiled(value)
+        let result = self.send_profiled(value);
+        keep_callers_frame();
+        result
     }
 
     #[inline(never)]
@@ -54,6 +58,40 @@ impl<T> Sender<T> {
                 let start = now_ns();
                 let pending = before_wait();
                 let result = self.inner.send(v);
+                // The stack is walked here, after the wait, and only if
+                // the wait is kept: a sender holds no lock anybody needs.
+                block_event(pending, now_ns().saturating_sub(start));
+                result
+            }
+        }
+    }
+
+    /// Sends `value`, waiting at most `timeout` for room; the wait is
+    /// recorded like any.
+    #[inline(always)]
+    pub fn send_timeout(&self, value: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
+        if !channels_profiled() {
+            return self.inner.send_timeout(value, timeout);
+        }
+        let result = self.send_timeout_profiled(value, timeout);
+        keep_callers_frame();
+        result
+    }
+
+    #[inline(never)]
+    fn send_timeout_profiled(
+        &self,
+        value: T,
+        timeout: Duration,
+    ) -> Result<(), SendTimeoutError<T>> {
+        let deadline = Instant::now() + timeout;
+        match self.inner.try_send(value) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Disconnected(v)) => Err(SendTimeoutError::Disconnected(v)),
+            Err(TrySendError::Full(v)) => {
+                let start = now_ns();
+                let pending = before_wait();
+                let result = self.inner.send_deadline(v, deadline);
                 block_event(pending, now_ns().saturating_sub(start));
                 result
             }
@@ -87,12 +125,14 @@ impl<T> Sender<T> {
 impl<T> Receiver<T> {
     /// Receives a value, waiting for one if the channel is empty. Fails once
     /// the channel is empty and every sender is gone.
-    #[inline]
+    #[inline(always)]
     pub fn recv(&self) -> Result<T, RecvError> {
         if !channels_profiled() {
             return self.inner.recv();
         }
-        self.recv_profiled()
+        let result = self.recv_profiled();
+        keep_callers_frame();
+        result
     }
 
     #[inline(never)]
@@ -111,10 +151,18 @@ impl<T> Receiver<T> {
     }
 
     /// Receives, waiting at most `timeout`; the wait is recorded like any.
+    #[inline(always)]
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
         if !channels_profiled() {
             return self.inner.recv_timeout(timeout);
         }
+        let result = self.recv_timeout_profiled(timeout);
+        keep_callers_frame();
+        result
+    }
+
+    #[inline(never)]
+    fn recv_timeout_profiled(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
         match self.inner.try_recv() {
             Ok(v) => Ok(v),
             Err(TryRecvError::Disconnected) => Err(RecvTimeoutError::Disconnected),

@@ -4,10 +4,13 @@
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use super::locks_profiled;
-use super::record::{GENERATION, PendingWait, before_wait, block_event, mutex_event};
+use super::record::{
+    GENERATION, PendingWait, before_wait, block_event, keep_callers_frame, mutex_event,
+};
 
 /// Nanoseconds since the first call: the clock of the wait bookkeeping.
 pub(super) fn now_ns() -> u64 {
@@ -15,7 +18,7 @@ pub(super) fn now_ns() -> u64 {
     EPOCH.get_or_init(Instant::now).elapsed().as_nanos() as u64
 }
 
-/// Who is waiting on one lock, and how much waiting has piled up.
+/// How much waiting has piled up on one lock.
 ///
 /// `waited` is the integral of the number of waiters over time, in
 /// waiter-nanoseconds; `charged` is how much of it contended releases have
@@ -23,7 +26,6 @@ pub(super) fn now_ns() -> u64 {
 /// the waiting of every thread it kept waiting since the last one.
 #[derive(Default)]
 struct Waits {
-    waiters: u64,
     waited: u128,
     charged: u128,
     last: u64,
@@ -34,7 +36,6 @@ struct Waits {
 impl Waits {
     const fn new() -> Waits {
         Waits {
-            waiters: 0,
             waited: 0,
             charged: 0,
             last: 0,
@@ -42,44 +43,58 @@ impl Waits {
         }
     }
 
-    fn advance(&mut self, now: u64) {
+    fn advance(&mut self, now: u64, waiters: u64) {
         let since = now.saturating_sub(self.last);
-        self.waited += u128::from(since) * u128::from(self.waiters);
+        self.waited += u128::from(since) * u128::from(waiters);
         self.last = self.last.max(now);
     }
 }
 
-/// The bookkeeping both wrappers share. It is guarded by a plain
-/// parking_lot mutex, touched only while a profile is on.
+/// The bookkeeping both wrappers share, touched only while a profile is on.
+/// A release reads `waiters` alone, without a lock or a clock: an
+/// uncontended lock stays almost as cheap as a bare one.
 struct Tracker {
+    /// Threads waiting for the lock now; changed only under `waits`.
+    waiters: AtomicU64,
+    /// Tracked readers holding an `RwLock` now (0 for a `Mutex`).
+    readers: AtomicU64,
     waits: parking_lot::Mutex<Waits>,
 }
 
 impl Tracker {
     const fn new() -> Tracker {
         Tracker {
+            waiters: AtomicU64::new(0),
+            readers: AtomicU64::new(0),
             waits: parking_lot::const_mutex(Waits::new()),
         }
     }
 
-    /// Call before blocking; returns the start of the wait and, if the
-    /// block profile is on, the waiter's stack (taken now, while waiting
-    /// costs nobody else anything).
+    /// Whether anyone waits for the lock: whether releasing it now is a
+    /// contended release. One relaxed load.
+    #[inline]
+    fn contended(&self) -> bool {
+        self.waiters.load(Ordering::Relaxed) > 0
+    }
+
+    /// Call before blocking; returns the start of the wait and its sampling
+    /// decision.
     fn begin_wait(&self) -> (u64, PendingWait) {
-        // The clock starts before the stack walk: the walk happens while
-        // the lock is held by another thread, so its time is waiting too.
         let now = now_ns();
         let pending = before_wait();
         let mut w = self.waits.lock();
-        w.advance(now);
+        let waiters = self.waiters.load(Ordering::Relaxed);
+        w.advance(now, waiters);
         // Waiting left over from before a `reset()` belongs to the old
-        // profile: write it off when the first wait of the new one starts.
-        let generation = GENERATION.load(std::sync::atomic::Ordering::Relaxed);
-        if w.generation != generation {
+        // profile, and so does whatever no contended release was charged
+        // for before the lock had no waiter (the wake-up of the last one):
+        // write it off when the first wait starts.
+        let generation = GENERATION.load(Ordering::Relaxed);
+        if w.generation != generation || waiters == 0 {
             w.generation = generation;
             w.charged = w.waited;
         }
-        w.waiters += 1;
+        self.waiters.store(waiters + 1, Ordering::Relaxed);
         (now, pending)
     }
 
@@ -88,33 +103,34 @@ impl Tracker {
         let now = now_ns();
         {
             let mut w = self.waits.lock();
-            w.advance(now);
-            w.waiters -= 1;
+            w.advance(now, self.waiters.load(Ordering::Relaxed));
+            self.waiters.fetch_sub(1, Ordering::Relaxed);
         }
         block_event(pending, now.saturating_sub(start));
     }
 
     // ANCHOR: release_charge
-    /// At a release: the waiting to charge the releaser with, if anyone is
-    /// still waiting (that is, if this release is contended).
+    /// At a contended release: the waiting to charge the releaser with, if
+    /// anyone is still waiting.
     fn release_charge(&self) -> Option<u64> {
         let mut w = self.waits.lock();
-        w.advance(now_ns());
-        let charge = w.waited - w.charged;
-        w.charged = w.waited;
-        // Uncontended: whatever accrued (say, while profiling was off) is
-        // written off here, not billed to some later release.
-        if w.waiters == 0 {
+        let waiters = self.waiters.load(Ordering::Relaxed);
+        w.advance(now_ns(), waiters);
+        if waiters == 0 {
             return None;
         }
+        let charge = w.waited - w.charged;
+        w.charged = w.waited;
         Some(u64::try_from(charge).unwrap_or(u64::MAX))
     }
     // ANCHOR_END: release_charge
 
-    /// Releases a tracked guard: charges the release, lets the inner guard
-    /// go (the lock is free from here), then records the event. Releasing
-    /// first matters: the stack walk takes microseconds, and the waiters
-    /// should not wait for the profiler.
+    /// Releases a tracked guard while threads wait: charges the release,
+    /// lets the inner guard go (the lock is free from here), then records
+    /// the event. Releasing first matters: the stack walk takes
+    /// microseconds, and the waiters should not wait for the profiler.
+    #[cold]
+    #[inline(never)]
     fn release<G>(&self, guard: &mut Option<G>) {
         let charge = self.release_charge();
         drop(guard.take());
@@ -123,18 +139,36 @@ impl Tracker {
         }
     }
 
-    /// Takes a lock through `try_take`, or, if it is held, through `take`,
-    /// timing the wait for the block profile.
-    fn acquire<G>(&self, try_take: impl FnOnce() -> Option<G>, take: impl FnOnce() -> G) -> G {
-        match try_take() {
-            Some(guard) => guard,
-            None => {
-                let start = self.begin_wait();
-                let guard = take();
-                self.end_wait(start);
-                guard
+    /// Waits for a lock through `take`, timing the wait for the block
+    /// profile. A wait that will be kept walks its stack while it still
+    /// waits: `take_within(threshold)` gives up once the wait is long
+    /// enough to be kept, the stack is walked, and `take` waits the rest.
+    /// (If the timer comes late and the lock arrives first, the stack is
+    /// walked after the wait, by `end_wait`.)
+    #[cold]
+    #[inline(never)]
+    fn acquire<G>(
+        &self,
+        take_within: impl FnOnce(Duration) -> Option<G>,
+        take: impl FnOnce() -> G,
+    ) -> G {
+        let (start, mut pending) = self.begin_wait();
+        let guard = match pending.threshold_ns() {
+            None => take(),
+            Some(0) => {
+                pending.walk_now();
+                take()
             }
-        }
+            Some(threshold) => match take_within(Duration::from_nanos(threshold)) {
+                Some(guard) => guard,
+                None => {
+                    pending.walk_now();
+                    take()
+                }
+            },
+        };
+        self.end_wait((start, pending));
+        guard
     }
 }
 
@@ -157,7 +191,7 @@ impl<T: ?Sized> Mutex<T> {
     /// on). For tests that must know every thread is queued.
     #[cfg_attr(not(test), allow(dead_code))]
     pub(super) fn waiting(&self) -> u64 {
-        self.tracker.waits.lock().waiters
+        self.tracker.waiters.load(Ordering::Relaxed)
     }
 }
 
@@ -176,7 +210,7 @@ impl<T> Mutex<T> {
 
 impl<T: ?Sized> Mutex<T> {
     /// Takes the lock, waiting if another thread holds it.
-    #[inline]
+    #[inline(always)]
     pub fn lock(&self) -> MutexGuard<'_, T> {
         if !locks_profiled() {
             return MutexGuard {
@@ -185,14 +219,16 @@ impl<T: ?Sized> Mutex<T> {
                 tracked: false,
             };
         }
-        self.lock_profiled()
-    }
-
-    #[inline(never)]
-    fn lock_profiled(&self) -> MutexGuard<'_, T> {
-        let inner = self
-            .tracker
-            .acquire(|| self.inner.try_lock(), || self.inner.lock());
+        let inner = match self.inner.try_lock() {
+            Some(inner) => inner,
+            None => {
+                let inner = self
+                    .tracker
+                    .acquire(|t| self.inner.try_lock_for(t), || self.inner.lock());
+                keep_callers_frame();
+                inner
+            }
+        };
         MutexGuard {
             lock: self,
             inner: Some(inner),
@@ -246,12 +282,14 @@ impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
 }
 
 impl<T: ?Sized> Drop for MutexGuard<'_, T> {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
-        if !self.tracked {
-            return; // the inner guard releases the lock as it drops
+        // Untracked or uncontended: the inner guard releases the lock as it
+        // drops, and there is nothing to record.
+        if self.tracked && self.lock.tracker.contended() {
+            self.lock.tracker.release(&mut self.inner);
+            keep_callers_frame();
         }
-        self.lock.tracker.release(&mut self.inner);
     }
 }
 
@@ -278,6 +316,15 @@ pub struct RwLockWriteGuard<'a, T: ?Sized> {
     tracked: bool,
 }
 
+impl<T: ?Sized> RwLock<T> {
+    /// Threads waiting for this lock now, either side (counted only while a
+    /// profile is on). For tests that must know every thread is queued.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(super) fn waiting(&self) -> u64 {
+        self.tracker.waiters.load(Ordering::Relaxed)
+    }
+}
+
 impl<T> RwLock<T> {
     pub const fn new(value: T) -> RwLock<T> {
         RwLock {
@@ -292,30 +339,40 @@ impl<T> RwLock<T> {
 }
 
 impl<T: ?Sized> RwLock<T> {
-    #[inline]
+    #[inline(always)]
     pub fn read(&self) -> RwLockReadGuard<'_, T> {
-        let tracked = locks_profiled();
-        let inner = if tracked {
-            self.tracker
-                .acquire(|| self.inner.try_read(), || self.inner.read())
-        } else {
-            self.inner.read()
-        };
-        RwLockReadGuard {
-            lock: self,
-            inner: Some(inner),
-            tracked,
+        if !locks_profiled() {
+            return self.read_guard(self.inner.read(), false);
         }
+        let inner = match self.inner.try_read() {
+            Some(inner) => inner,
+            None => {
+                let inner = self
+                    .tracker
+                    .acquire(|t| self.inner.try_read_for(t), || self.inner.read());
+                keep_callers_frame();
+                inner
+            }
+        };
+        self.read_guard(inner, true)
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn write(&self) -> RwLockWriteGuard<'_, T> {
         let tracked = locks_profiled();
-        let inner = if tracked {
-            self.tracker
-                .acquire(|| self.inner.try_write(), || self.inner.write())
-        } else {
+        let inner = if !tracked {
             self.inner.write()
+        } else {
+            match self.inner.try_write() {
+                Some(inner) => inner,
+                None => {
+                    let inner = self
+                        .tracker
+                        .acquire(|t| self.inner.try_write_for(t), || self.inner.write());
+                    keep_callers_frame();
+                    inner
+                }
+            }
         };
         RwLockWriteGuard {
             lock: self,
@@ -324,12 +381,28 @@ impl<T: ?Sized> RwLock<T> {
         }
     }
 
-    pub fn try_read(&self) -> Option<RwLockReadGuard<'_, T>> {
-        self.inner.try_read().map(|inner| RwLockReadGuard {
+    /// A read guard; a tracked one is counted among the readers, so that
+    /// only the last to leave is charged for a waiting writer.
+    #[inline]
+    fn read_guard<'a>(
+        &'a self,
+        inner: parking_lot::RwLockReadGuard<'a, T>,
+        tracked: bool,
+    ) -> RwLockReadGuard<'a, T> {
+        if tracked {
+            self.tracker.readers.fetch_add(1, Ordering::Relaxed);
+        }
+        RwLockReadGuard {
             lock: self,
             inner: Some(inner),
-            tracked: locks_profiled(),
-        })
+            tracked,
+        }
+    }
+
+    pub fn try_read(&self) -> Option<RwLockReadGuard<'_, T>> {
+        self.inner
+            .try_read()
+            .map(|inner| self.read_guard(inner, locks_profiled()))
     }
 
     pub fn try_write(&self) -> Option<RwLockWriteGuard<'_, T>> {
@@ -385,21 +458,30 @@ impl<T: ?Sized> DerefMut for RwLockWriteGuard<'_, T> {
 }
 
 impl<T: ?Sized> Drop for RwLockReadGuard<'_, T> {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
         if !self.tracked {
             return;
         }
-        self.lock.tracker.release(&mut self.inner);
+        // Only the last reader out hands the lock to a waiting writer: the
+        // others' releases make nobody wait less, so they record nothing,
+        // and the writer's wait is counted once, as Go counts it.
+        let last_reader = self.lock.tracker.readers.fetch_sub(1, Ordering::Relaxed) == 1;
+        if last_reader && self.lock.tracker.contended() {
+            self.lock.tracker.release(&mut self.inner);
+            keep_callers_frame();
+        }
     }
 }
 
 impl<T: ?Sized> Drop for RwLockWriteGuard<'_, T> {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
-        if !self.tracked {
-            return;
+        // Untracked or uncontended: the inner guard releases the lock as it
+        // drops, and there is nothing to record.
+        if self.tracked && self.lock.tracker.contended() {
+            self.lock.tracker.release(&mut self.inner);
+            keep_callers_frame();
         }
-        self.lock.tracker.release(&mut self.inner);
     }
 }

@@ -41,17 +41,34 @@
 //! With both profiles off, a lock or channel operation costs one relaxed
 //! atomic load more than the type it wraps: no clock read, no stack, no
 //! allocation, no lock (`cargo bench -p bench` measures it). With a
-//! profile on, an *uncontended* lock operation adds a `try_lock` and a small
-//! bookkeeping lock per lock and release; a recorded event walks the stack
-//! (a few microseconds) and takes the profile's table lock. Stacks are
-//! symbolised only when a profile is written.
+//! profile on, an *uncontended* lock operation adds a `try_lock` and one
+//! relaxed load at the release: still no clock, no lock, no stack. Only a
+//! wait or a release with waiters reads the clock and updates a small
+//! bookkeeping lock. Sampling is decided before any stack is walked: a
+//! wait's threshold is drawn as it begins, a release is kept one in `n`,
+//! and only a kept event walks its stack (a few microseconds) and takes the
+//! profile's table lock. A kept lock wait walks its stack while it still
+//! waits, not once it holds the lock; a kept release walks after letting
+//! the lock go. So the rate and the fraction bound the cost: at rate 1 and
+//! fraction 1 every contended operation walks a stack; at a rate of 10 µs
+//! and a fraction of 100, short waits and most releases walk none.
+//!
+//! Stacks are symbolised only when a profile is written. The debug info
+//! that takes is loaded when profiling is first turned on (tens to hundreds
+//! of milliseconds, once, in the caller of `set_…`): loaded by the first
+//! profile written instead, it would hold the unwinder's process-wide lock,
+//! which every kept wait needs for its stack walk, and stall them all.
 //!
 //! # Memory
 //!
-//! Each profile keeps at most [`MAX_STACKS`] distinct (thread, stack)
-//! entries of at most [`MAX_DEPTH`] frames: about 2.5 MiB at worst. Events
-//! on further stacks are not dropped: they are added to one entry shown as
-//! `labkit::contention::stack_table_full`, so totals stay right.
+//! Each profile keeps at most [`MAX_STACKS`] distinct stacks of at most
+//! [`MAX_DEPTH`] frames, each split by thread into at most
+//! [`MAX_THREADS_PER_STACK`] names (the rest are labelled
+//! [`OTHER_THREADS`]): about 5 MiB at worst. Events on further stacks are
+//! not dropped: they are added to one entry shown as
+//! `labkit::contention::stack_table_full`, so totals stay right. Naming
+//! every thread differently cannot fill the table: the thread is a label of
+//! a stack, not part of its key.
 //!
 //! # Left out
 //!
@@ -66,9 +83,15 @@ mod record;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-pub use channel::{Receiver, Sender, bounded, unbounded};
+pub use channel::{
+    Receiver, RecvError, RecvTimeoutError, SendError, SendTimeoutError, Sender, TryRecvError,
+    TrySendError, bounded, unbounded,
+};
 pub use lock::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
-pub use record::{MAX_DEPTH, MAX_STACKS, block_profile, mutex_profile, reset};
+pub use record::{
+    MAX_DEPTH, MAX_STACKS, MAX_THREADS_PER_STACK, OTHER_THREADS, block_profile, mutex_profile,
+    reset,
+};
 
 use crate::Error;
 
@@ -89,7 +112,11 @@ static LOCKS_PROFILED: AtomicBool = AtomicBool::new(false);
 /// Rate 1 records every wait: right for a lab, where the program is small
 /// and the point is to see everything. In production each recorded wait
 /// costs a stack walk, so pick a rate near the waits you care about (say
-/// 10 µs = `10_000`) and let the scaling keep the totals honest.
+/// 10 µs = `10_000`): only the waits kept walk their stacks, and the
+/// scaling keeps the totals honest.
+///
+/// The first call that turns either profile on loads the debug info the
+/// profiles will need (once per process), before any wait is profiled.
 pub fn set_block_profile_rate(rate_ns: i64) -> Result<i64, Error> {
     if !(0..=MAX_BLOCK_RATE_NS).contains(&rate_ns) {
         return Err(Error::new(format!(

@@ -1,10 +1,11 @@
-//! Where contention events go: two tables keyed by (thread, call stack), and
-//! the code that turns a table into a pprof profile.
+//! Where contention events go: two tables keyed by call stack (with the
+//! waiting threads as a bounded label), and the code that turns a table
+//! into a pprof profile.
 
-use std::cell::Cell;
+use std::cell::{Cell, OnceCell};
 use std::collections::HashMap;
-use std::sync::LazyLock;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, LazyLock, Once};
 use std::time::{Instant, SystemTime};
 
 use pprof::protos;
@@ -12,20 +13,24 @@ use pprof::protos;
 use super::{BLOCK_RATE, MUTEX_FRACTION};
 use crate::profile::Recorded;
 
-/// Distinct (thread, stack) entries kept per profile.
+/// Distinct stacks kept per profile.
 pub const MAX_STACKS: usize = 4096;
 /// Frames kept per stack, counted from the innermost.
 pub const MAX_DEPTH: usize = 64;
+/// Thread names told apart per stack; the waits of further threads on the
+/// same stack are labelled [`OTHER_THREADS`]. A program that names every
+/// thread uniquely thus still fits its stacks in the table.
+pub const MAX_THREADS_PER_STACK: usize = 16;
+/// The `thread` label of waits beyond [`MAX_THREADS_PER_STACK`].
+pub const OTHER_THREADS: &str = "(other threads)";
 
 /// The name shown for events that arrived after the table was full.
 const OVERFLOW_FRAME: &str = "labkit::contention::stack_table_full";
 
-#[derive(Clone, PartialEq, Eq, Hash)]
-struct Key {
-    thread: Option<Box<str>>,
-    /// Return addresses, innermost first; symbolised only when written.
-    ips: Box<[usize]>,
-}
+/// Return addresses, innermost first; symbolised only when written.
+type Stack = Arc<[usize]>;
+/// A thread's name, shared by every event of that thread.
+type ThreadName = Option<Arc<str>>;
 
 #[derive(Clone, Copy, Default)]
 struct Totals {
@@ -40,9 +45,31 @@ impl Totals {
     }
 }
 
+/// One stack's totals, split by thread: at most [`MAX_THREADS_PER_STACK`]
+/// names, and the rest together.
+#[derive(Clone, Default)]
+struct Entry {
+    threads: Vec<(ThreadName, Totals)>,
+    other_threads: Totals,
+}
+
+impl Entry {
+    fn add(&mut self, thread: ThreadName, count: f64, delay_ns: f64) {
+        if let Some((_, totals)) = self.threads.iter_mut().find(|(t, _)| *t == thread) {
+            totals.add(count, delay_ns);
+        } else if self.threads.len() < MAX_THREADS_PER_STACK {
+            let mut totals = Totals::default();
+            totals.add(count, delay_ns);
+            self.threads.push((thread, totals));
+        } else {
+            self.other_threads.add(count, delay_ns);
+        }
+    }
+}
+
 struct Table {
     limit: usize,
-    entries: HashMap<Key, Totals>,
+    entries: HashMap<Stack, Entry>,
     overflow: Totals,
     since: SystemTime,
     since_instant: Instant,
@@ -73,6 +100,7 @@ thread_local! {
     /// recorded, so the recorder never re-enters itself.
     static RECORDING: Cell<bool> = const { Cell::new(false) };
     static RNG: Cell<u64> = const { Cell::new(0) };
+    static THREAD_NAME: OnceCell<ThreadName> = const { OnceCell::new() };
 }
 
 /// A cheap per-thread random number (xorshift64*), for sampling decisions.
@@ -92,52 +120,101 @@ fn random() -> u64 {
     })
 }
 
-/// The waiter's stack, taken on the way into a wait — while the thread
-/// has nothing better to do — and recorded once the wait's length is known.
-/// The stack walk (microseconds) then never lengthens the time the waiter
-/// holds the lock it waited for.
-pub(super) struct PendingWait(Option<Key>);
+/// A wait about to begin, with its sampling decision drawn already: the
+/// wait will be kept if it lasts longer than `threshold`, a number drawn
+/// uniformly below the rate. A wait of `d ≥ rate` ns is thus always kept,
+/// a shorter one with probability `d / rate`, as Go ≥ 1.17 samples. Only a
+/// kept wait walks its stack, and the stack at the wait site is the same
+/// before the wait and after it.
+pub(super) struct PendingWait(Option<Sampled>);
 
-/// Call when a thread is about to wait: takes its stack if the block
-/// profile is on.
-pub(super) fn before_wait() -> PendingWait {
-    if BLOCK_RATE.load(Ordering::Relaxed) == 0 {
-        return PendingWait(None);
+struct Sampled {
+    rate: u64,
+    threshold: u64,
+    /// The waiter's stack, if it was walked while the thread still waited.
+    stack: Option<Stack>,
+}
+
+impl PendingWait {
+    /// How long the wait may last and still be dropped: `None` when the
+    /// block profile is off, `Some(0)` when every wait is kept (rate 1).
+    pub(super) fn threshold_ns(&self) -> Option<u64> {
+        self.0.as_ref().map(|s| s.threshold)
     }
-    PendingWait(current_stack())
+
+    /// The wait has outlasted its threshold, so it will be kept: walk the
+    /// stack now, while the thread waits anyway, rather than after, when it
+    /// may hold the lock it waited for.
+    pub(super) fn walk_now(&mut self) {
+        if let Some(sampled) = &mut self.0 {
+            sampled.stack = current_stack();
+        }
+    }
 }
 
 // ANCHOR: block_event
-/// A thread waited `wait_ns` for a lock or a channel: maybe record it in
-/// the block profile, on the waiter's stack taken by [`before_wait`].
-pub(super) fn block_event(pending: PendingWait, wait_ns: u64) {
+/// Call when a thread is about to wait. If the block profile is on, draws
+/// the wait's threshold, uniformly below the rate: the wait will be kept
+/// if it outlasts it, always when it lasts the rate or more, with
+/// probability `d / rate` when it lasts `d` ns less. No clock, no stack.
+pub(super) fn before_wait() -> PendingWait {
     let rate = BLOCK_RATE.load(Ordering::Relaxed);
-    let Some(key) = pending.0 else { return };
     if rate == 0 {
-        return;
+        return PendingWait(None);
     }
+    let threshold = random() % rate;
+    PendingWait(Some(Sampled {
+        rate,
+        threshold,
+        stack: None,
+    }))
+}
+
+/// A thread waited `wait_ns` for a lock or a channel: record it in the
+/// block profile if the wait outlasted its threshold, on the waiter's
+/// stack (walked now unless [`PendingWait::walk_now`] walked it already).
+pub(super) fn block_event(pending: PendingWait, wait_ns: u64) {
+    let Some(sampled) = pending.0 else { return };
     let d = wait_ns.max(1);
+    if d <= sampled.threshold || BLOCK_RATE.load(Ordering::Relaxed) == 0 {
+        return; // dropped, and no stack was walked for it
+    }
+    let Some(stack) = sampled.stack.or_else(current_stack) else {
+        return;
+    };
+    let rate = sampled.rate;
     if d >= rate {
-        add(&BLOCK, key, 1.0, d as f64);
-    } else if random() % rate < d {
+        add(&BLOCK, stack, 1.0, d as f64);
+    } else {
         // Kept with probability d/rate, so it stands for rate/d such waits,
         // whose delays add up to `rate` on average (Go ≥ 1.17).
-        add(&BLOCK, key, rate as f64 / d as f64, rate as f64);
+        add(&BLOCK, stack, rate as f64 / d as f64, rate as f64);
     }
 }
 // ANCHOR_END: block_event
 
 /// A contended release made waiters wait `delay_ns` in all: maybe record it
 /// in the mutex profile, on the current (the releaser's) stack. Called
-/// after the lock is released.
+/// after the lock is released. The decision comes first: only a kept
+/// release walks its stack.
 pub(super) fn mutex_event(delay_ns: u64) {
     let n = MUTEX_FRACTION.load(Ordering::Relaxed);
     if n == 0 || !random().is_multiple_of(n) {
         return;
     }
-    if let Some(key) = current_stack() {
-        add(&MUTEX, key, n as f64, delay_ns as f64 * n as f64);
+    if let Some(stack) = current_stack() {
+        add(&MUTEX, stack, n as f64, delay_ns as f64 * n as f64);
     }
+}
+
+/// Call right after a call that records an event, in the wrappers' inlined
+/// code: it keeps that call out of tail position. A function whose last act
+/// is taking or releasing a lock would otherwise jump to the recorder
+/// instead of calling it, leave the stack before the walk, and have its
+/// delay charged to its caller.
+#[inline(always)]
+pub(super) fn keep_callers_frame() {
+    std::hint::black_box(());
 }
 
 /// Clears the re-entry flag however the recorder is left, panics included.
@@ -149,9 +226,9 @@ impl Drop for Recording {
     }
 }
 
-/// This thread's name and stack, or `None` when called from inside the
-/// recorder itself.
-fn current_stack() -> Option<Key> {
+/// This thread's stack, or `None` when called from inside the recorder
+/// itself.
+fn current_stack() -> Option<Stack> {
     if RECORDING.with(|r| r.replace(true)) {
         return None;
     }
@@ -161,26 +238,34 @@ fn current_stack() -> Option<Key> {
         ips.push(frame.ip() as usize);
         ips.len() < MAX_DEPTH
     });
-    Some(Key {
-        thread: std::thread::current().name().map(Box::from),
-        ips: ips.into_boxed_slice(),
+    Some(ips.into())
+}
+
+/// This thread's name, looked up once per thread.
+fn thread_name() -> ThreadName {
+    THREAD_NAME.with(|name| {
+        name.get_or_init(|| std::thread::current().name().map(Arc::from))
+            .clone()
     })
 }
 
-fn add(table: &parking_lot::Mutex<Table>, key: Key, count: f64, delay_ns: f64) {
-    table.lock().add(key, count, delay_ns);
+fn add(table: &parking_lot::Mutex<Table>, stack: Stack, count: f64, delay_ns: f64) {
+    let thread = thread_name();
+    table.lock().add(stack, thread, count, delay_ns);
     #[cfg(test)]
     tests::RECORDED.fetch_add(1, Ordering::Relaxed);
 }
 
 impl Table {
-    fn add(&mut self, key: Key, count: f64, delay_ns: f64) {
+    fn add(&mut self, stack: Stack, thread: ThreadName, count: f64, delay_ns: f64) {
         let full = self.entries.len() >= self.limit;
-        match self.entries.get_mut(&key) {
-            Some(totals) => totals.add(count, delay_ns),
-            None if !full => {
-                self.entries.insert(key, Totals { count, delay_ns });
-            }
+        match self.entries.get_mut(&stack) {
+            Some(entry) => entry.add(thread, count, delay_ns),
+            None if !full => self
+                .entries
+                .entry(stack)
+                .or_default()
+                .add(thread, count, delay_ns),
             None => self.overflow.add(count, delay_ns),
         }
     }
@@ -192,6 +277,28 @@ pub(super) fn started() {
     LazyLock::force(&BLOCK);
     LazyLock::force(&MUTEX);
     EVER_STARTED.store(true, Ordering::Relaxed);
+    warm_up_symbols();
+}
+
+/// Loads the debug info the first profile will need, once, when profiling
+/// is first turned on (before any wait is profiled). Left to the first
+/// profile written, the loading (tens of milliseconds) would happen under
+/// the unwinder's process-wide lock, which every kept wait needs to walk
+/// its stack: every profiled wait would stall while the profile is written.
+fn warm_up_symbols() {
+    static WARM: Once = Once::new();
+    WARM.call_once(|| {
+        let mut ips = Vec::new();
+        backtrace::trace(|frame| {
+            ips.push(frame.ip() as usize);
+            true
+        });
+        // The executable, the thread library below it: resolving one address
+        // of each loads its debug info into the unwinder's cache.
+        for ip in ips {
+            backtrace::resolve(ip.saturating_sub(1) as *mut std::ffi::c_void, |_| {});
+        }
+    });
 }
 
 /// Whether either profile was ever turned on in this process.
@@ -220,17 +327,27 @@ pub fn mutex_profile() -> Recorded {
 }
 
 fn build(table: &parking_lot::Mutex<Table>, name: &'static str) -> Recorded {
-    // Copy under the lock; symbolise (slow) outside it.
+    // Copy under the lock (the stacks are shared, not copied); symbolise
+    // (slow) outside it, so no waiter ever waits for the symboliser.
     let (entries, overflow, since, elapsed) = {
         let t = table.lock();
-        let entries: Vec<(Key, Totals)> = t.entries.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        let entries: Vec<(Stack, Entry)> = t
+            .entries
+            .iter()
+            .map(|(k, v)| (Arc::clone(k), v.clone()))
+            .collect();
         (entries, t.overflow, t.since, t.since_instant.elapsed())
     };
     let mut b = ProtoBuilder::default();
     b.string("");
-    for (key, totals) in &entries {
-        let locations = b.stack(&key.ips);
-        b.sample(locations, *totals, key.thread.as_deref());
+    for (stack, entry) in &entries {
+        let locations = b.stack(stack);
+        for (thread, totals) in &entry.threads {
+            b.sample(locations.clone(), *totals, thread.as_deref());
+        }
+        if entry.other_threads.count > 0.0 {
+            b.sample(locations, entry.other_threads, Some(OTHER_THREADS));
+        }
     }
     if overflow.count > 0.0 {
         let location = b.synthetic_location(OVERFLOW_FRAME);
@@ -475,22 +592,48 @@ pub(super) mod tests {
     /// Events that reached a table, for the tests that count them.
     pub(in crate::contention) static RECORDED: AtomicU64 = AtomicU64::new(0);
 
+    fn stack(n: usize) -> Stack {
+        vec![n].into()
+    }
+
+    fn count(entry: &Entry) -> f64 {
+        entry.threads.iter().map(|(_, t)| t.count).sum::<f64>() + entry.other_threads.count
+    }
+
     #[test]
     fn a_full_table_folds_new_stacks_into_one_entry_and_loses_nothing() {
         let mut t = Table::new();
         t.limit = 2;
-        let key = |n: usize| Key {
-            thread: None,
-            ips: vec![n].into_boxed_slice(),
-        };
         for n in 0..5 {
-            t.add(key(n), 1.0, 10.0);
+            t.add(stack(n), None, 1.0, 10.0);
         }
-        t.add(key(0), 1.0, 10.0);
+        t.add(stack(0), None, 1.0, 10.0);
         assert_eq!(t.entries.len(), 2);
-        assert_eq!(t.entries[&key(0)].count, 2.0);
+        assert_eq!(count(&t.entries[&stack(0)]), 2.0);
         assert_eq!(t.overflow.count, 3.0);
         assert_eq!(t.overflow.delay_ns, 30.0);
+    }
+
+    /// A thousand uniquely named threads waiting at one place take one
+    /// entry, not a thousand: the thread is a label of the stack, and the
+    /// labels a stack keeps are bounded.
+    #[test]
+    fn uniquely_named_threads_on_one_stack_take_one_entry() {
+        let mut t = Table::new();
+        t.limit = 2;
+        for n in 0..1_000 {
+            t.add(stack(7), Some(format!("conn-{n}").into()), 1.0, 10.0);
+        }
+        t.add(stack(8), Some("conn-0".into()), 1.0, 10.0);
+        assert_eq!(t.entries.len(), 2, "one entry per stack");
+        assert_eq!(t.overflow.count, 0.0, "nothing lost its stack");
+        let entry = &t.entries[&stack(7)];
+        assert_eq!(entry.threads.len(), MAX_THREADS_PER_STACK);
+        assert_eq!(count(entry), 1_000.0);
+        assert_eq!(
+            entry.other_threads.count,
+            (1_000 - MAX_THREADS_PER_STACK) as f64
+        );
     }
 
     #[test]

@@ -356,3 +356,69 @@ fn the_profile_is_pprof_that_reads_back() {
         "{stack:?}"
     );
 }
+
+/// Four readers hold an `RwLock` while a writer waits. Only the last
+/// reader's release hands the lock over, so the mutex profile counts the
+/// writer's wait once (as Go does), charged with all of it; the other
+/// three releases made nobody wait less and record nothing.
+#[test]
+fn a_writer_waiting_on_readers_is_counted_once() {
+    let _turn = serial();
+    set_block_profile_rate(1).unwrap();
+    set_mutex_profile_fraction(1).unwrap();
+    const READERS: usize = 4;
+    let lock = Arc::new(RwLock::new(0u64));
+    let guards: Vec<_> = (0..READERS).map(|_| lock.read()).collect();
+    let writer = {
+        let lock = Arc::clone(&lock);
+        thread::spawn(move || {
+            let start = Instant::now();
+            *lock.write() += 1;
+            start.elapsed()
+        })
+    };
+    while lock.waiting() < 1 {
+        thread::yield_now();
+    }
+    for guard in guards {
+        thread::sleep(Duration::from_millis(5));
+        drop(guard);
+    }
+    let waited = writer.join().unwrap();
+    set_block_profile_rate(0).unwrap();
+    set_mutex_profile_fraction(0).unwrap();
+
+    let (count, delay) = totals(mutex_profile().profile());
+    assert_eq!(count, 1, "contended releases: one writer's wait");
+    // The writer's wake-up (after the last reader left) is not a release's
+    // doing: the charge is at most the wait, and most of it (20 ms held).
+    assert!(
+        delay as f64 <= waited.as_nanos() as f64 * 1.03 && delay >= 15_000_000,
+        "mutex delay {delay} ns vs the writer's wait {waited:?}"
+    );
+    assert_eq!(totals(block_profile().profile()).0, 1, "one wait");
+}
+
+/// The channel's error types come with the channel: a caller of
+/// `try_send`/`try_recv` needs no crossbeam-channel of its own.
+#[test]
+fn the_channel_error_types_are_re_exported() {
+    let (tx, rx) = bounded::<u8>(1);
+    assert!(matches!(rx.try_recv(), Err(TryRecvError::Empty)));
+    tx.try_send(1).unwrap();
+    assert!(matches!(tx.try_send(2), Err(TrySendError::Full(2))));
+    assert!(matches!(
+        tx.send_timeout(3, Duration::from_millis(1)),
+        Err(SendTimeoutError::Timeout(3))
+    ));
+    assert_eq!(rx.recv(), Ok(1));
+    drop(tx);
+    assert_eq!(rx.recv(), Err(RecvError));
+    assert!(matches!(
+        rx.recv_timeout(Duration::from_millis(1)),
+        Err(RecvTimeoutError::Disconnected)
+    ));
+    let (tx, rx) = bounded::<u8>(0);
+    drop(rx);
+    assert_eq!(tx.send(4), Err(SendError(4)));
+}
