@@ -190,9 +190,13 @@ pub const DAYS: &[Day] = &[
     Day {
         id: "091",
         title: "benchmarks that profile",
-        // The pitfall it will teach; no lab yet.
-        symptom: "a benchmark the optimiser deletes: nothing to profile",
-        check: Check::NotWritten,
+        // ANCHOR: symptom-091
+        symptom: "the optimiser deleted the work the benchmark was meant to measure",
+        // ANCHOR_END: symptom-091
+        check: Check::Files {
+            check: |dir| shown(days::day091::check(dir)),
+            report: days::day091::report,
+        },
         lab_matches_solution: true,
     },
     Day {
