@@ -214,9 +214,13 @@ pub const DAYS: &[Day] = &[
     Day {
         id: "093",
         title: "compare before and after",
-        // The pitfall it will teach; no lab yet.
+        // ANCHOR: symptom-093
         symptom: "raw sample counts of runs of different length compared",
-        check: Check::NotWritten,
+        // ANCHOR_END: symptom-093
+        check: Check::Files {
+            check: |dir| shown(days::day093::check(dir)),
+            report: days::day093::report,
+        },
         lab_matches_solution: true,
     },
 ];

@@ -23,3 +23,4 @@ pub mod day089;
 pub mod day090;
 pub mod day091;
 pub mod day092;
+pub mod day093;
