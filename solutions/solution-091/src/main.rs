@@ -50,6 +50,7 @@ fn main() -> Result<(), Error> {
 
     // The yardstick: the same function, timed by hand in this run.
     day091::save_reference(&out_dir, || checksum(black_box(&data)))?;
+    day091::save_flame_graph(&out_dir)?;
     workbook::this_day!().report(&out_dir);
     Ok(())
 }
