@@ -47,12 +47,13 @@ pub const MIN_SAMPLES: i64 = 100;
 /// The function under test must be the innermost own frame of at least
 /// this share of the samples for the benchmark to be measuring it.
 pub const MIN_LEAF_PERCENT: f64 = 50.0;
-/// Criterion's time per iteration against the same function timed by hand
-/// in the same run: both are wall times of the same CPU-bound loop, so a
-/// busy machine stretches both alike. A deleted benchmark comes out
-/// thousands of times faster; a benchmark that times something else as
-/// well (a clone of the input, an allocation) comes out slower.
-pub const PLAUSIBLE_RATIO: (f64, f64) = (0.5, 2.0);
+/// Criterion's time per iteration may differ from the same function timed
+/// by hand in the same run by at most this factor, either way. Both are
+/// wall times of the same CPU-bound call, so a busy machine stretches both;
+/// but not always alike, since they run one after the other and the load
+/// may change in between (1.0–1.4× was seen with other builds running). A
+/// deleted benchmark comes out thousands of times faster.
+pub const PLAUSIBLE_FACTOR: f64 = 3.0;
 
 /// The benchmark's input: deterministic bytes that no optimiser can
 /// predict (a xorshift stream).
@@ -149,8 +150,9 @@ impl Outcome {
         self.criterion_ns / self.reference_ns.max(1e-3)
     }
 
-    fn plausible(&self) -> bool {
-        (PLAUSIBLE_RATIO.0..PLAUSIBLE_RATIO.1).contains(&self.ratio())
+    /// Whether the ratio is within [`PLAUSIBLE_FACTOR`] of 1, either way.
+    pub fn plausible(&self) -> bool {
+        (1.0 / PLAUSIBLE_FACTOR..PLAUSIBLE_FACTOR).contains(&self.ratio())
     }
 }
 
@@ -172,11 +174,10 @@ impl fmt::Display for Outcome {
                 writeln!(f, "  {label:<8} {name}")?;
             }
         }
-        let (low, high) = PLAUSIBLE_RATIO;
         writeln!(
             f,
-            "time per iteration: within {low}–{high}× of {FUNCTION} timed by hand in the same \
-             run ({})",
+            "time per iteration: within a factor of {PLAUSIBLE_FACTOR} of {FUNCTION} timed by \
+             hand in the same run ({})",
             crate::verdict::met(self.plausible())
         )
     }
@@ -272,7 +273,7 @@ pub fn check(dir: &Path) -> Result<Outcome, Failure> {
     // The timing is the robust signature: a deleted benchmark is thousands
     // of times faster than the function it was meant to time, on any
     // machine, busy or not. The profile says the same in other words.
-    if outcome.ratio() < PLAUSIBLE_RATIO.0 && in_function < MIN_LEAF_PERCENT {
+    if outcome.ratio() < 1.0 / PLAUSIBLE_FACTOR && in_function < MIN_LEAF_PERCENT {
         return Err(fail(
             format!(
                 "criterion timed {} per iteration, 1/{:.0} of {FUNCTION} timed by hand ({}), and \
