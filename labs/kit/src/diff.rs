@@ -174,11 +174,14 @@ pub fn diff(before: &[Profile], after: &[Profile]) -> Diff {
         .into_iter()
         .filter_map(|name| {
             let (before, after) = (b.percent(name), a.percent(name));
+            // ANCHOR: margin
             // Under "no change" both sides share one true share: estimate
             // it from both sides pooled.
-            let k = b.holding.get(name).copied().unwrap_or(0) + a.holding.get(name).copied().unwrap_or(0);
+            let k = b.holding.get(name).copied().unwrap_or(0)
+                + a.holding.get(name).copied().unwrap_or(0);
             let p = k as f64 / (n1 + n2);
             let margin = 100.0 * Z * (p * (1.0 - p) * (1.0 / n1 + 1.0 / n2)).sqrt();
+            // ANCHOR_END: margin
             let change = Change {
                 name: name.clone(),
                 before,
@@ -252,12 +255,19 @@ pub fn save_flame_graph(
         normalize: true,
         ..Default::default()
     };
-    differential::from_readers(options, before.as_bytes(), after.as_bytes(), &mut folded)
-        .map_err(|e| Error::new(format!("cannot compare the stacks for {}: {e}", path.display())))?;
+    differential::from_readers(options, before.as_bytes(), after.as_bytes(), &mut folded).map_err(
+        |e| {
+            Error::new(format!(
+                "cannot compare the stacks for {}: {e}",
+                path.display()
+            ))
+        },
+    )?;
     let folded = String::from_utf8_lossy(&folded).into_owned();
     let mut options = Options::default();
     options.title = title.to_string();
-    options.subtitle = Some("red: share grew, blue: share shrank (before scaled to after's total)".into());
+    options.subtitle =
+        Some("red: share grew, blue: share shrank (before scaled to after's total)".into());
     options.deterministic = true;
     let mut svg = Vec::new();
     flamegraph::from_lines(&mut options, folded.lines(), &mut svg)

@@ -20,7 +20,10 @@ fn summary() {
     // The after side is about twice as long, and the raw counts say so:
     // every step but render has more samples after than before.
     let ratio = outcome.length_ratio();
-    assert!((1.6..2.5).contains(&ratio), "after/before samples {ratio:.2}");
+    assert!(
+        (1.6..2.5).contains(&ratio),
+        "after/before samples {ratio:.2}"
+    );
     insta::assert_snapshot!("summary", outcome.to_string());
 }
 

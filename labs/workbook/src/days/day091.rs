@@ -101,8 +101,7 @@ pub const FLAME_FILE: &str = "cpu.svg";
 /// the tip of every stack.
 pub fn save_flame_graph(dir: &Path) -> Result<(), labkit::Error> {
     let path = profile_path(dir);
-    let profile =
-        labkit::profile::load(&path).map_err(|e| labkit::Error::new(e.to_string()))?;
+    let profile = labkit::profile::load(&path).map_err(|e| labkit::Error::new(e.to_string()))?;
     labkit::flame::save(
         &profile,
         0,
@@ -168,7 +167,10 @@ impl fmt::Display for Outcome {
              time)",
             margin_points(MIN_SAMPLES)
         )?;
-        writeln!(f, "innermost own frame of each sample, by share of samples:")?;
+        writeln!(
+            f,
+            "innermost own frame of each sample, by share of samples:"
+        )?;
         for (name, p) in self.leaves.iter().filter(|(n, _)| n != OTHER) {
             if let Some(label) = band(*p) {
                 writeln!(f, "  {label:<8} {name}")?;
