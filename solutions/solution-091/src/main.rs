@@ -39,7 +39,7 @@ fn main() -> Result<(), Error> {
         .without_plots();
     benchmarks(&mut measured, &data);
 
-    // `cargo bench -- --profile-time 2`: no timing; criterion iterates for
+    // `cargo bench -- --profile-time 3`: no timing; criterion iterates for
     // the given time with the profiler on, which writes profile.pb.
     let mut profiled = Criterion::default()
         .output_directory(&criterion_dir)
