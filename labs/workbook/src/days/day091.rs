@@ -39,7 +39,7 @@ const REFERENCE_TIME: Duration = Duration::from_millis(300);
 pub const INPUT_BYTES: usize = 16 * 1024;
 
 /// A floor on the profile's samples. Criterion's profile time is wall
-/// time, so a busy machine gives fewer samples: 3 s gave about 480 on a quiet
+/// time, so a busy machine gives fewer samples: 3 s gave 500 to 600 on a quiet
 /// machine and as few as 33 per 2 s with four busy loops and other
 /// builds sharing the two cores. The function under test holds all but a
 /// few of them in a correct benchmark and none in a deleted one, so even
@@ -52,9 +52,10 @@ pub const MIN_LEAF_PERCENT: f64 = 50.0;
 /// by hand in the same run by at most this factor, either way. Both are
 /// wall times of the same CPU-bound call, so a busy machine stretches both;
 /// but not always alike, since they run one after the other and the load
-/// may change in between (1.0–1.4× was seen with other builds running). A
-/// deleted benchmark comes out thousands of times faster.
-pub const PLAUSIBLE_FACTOR: f64 = 3.0;
+/// may change in between: with four busy loops and other builds sharing
+/// the two cores, the ratio ranged from 0.35 to 1.2. A deleted benchmark
+/// comes out hundreds of thousands of times faster.
+pub const PLAUSIBLE_FACTOR: f64 = 5.0;
 
 /// The benchmark's input: deterministic bytes that no optimiser can
 /// predict (a xorshift stream).
