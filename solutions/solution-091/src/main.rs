@@ -28,8 +28,13 @@ fn main() -> Result<(), Error> {
     let criterion_dir = out_dir.join(day091::CRITERION_DIR);
     let data = day091::input();
 
+    // The yardstick: the same call timed by hand, just before and just
+    // after criterion measures it, in this run.
+    let by_hand = || checksum(black_box(&data));
+
     // ANCHOR: run
     // `cargo bench`: warm up, then time batches of iterations.
+    let before = day091::time_by_hand(by_hand);
     let mut measured = Criterion::default()
         .output_directory(&criterion_dir)
         .warm_up_time(day091::WARM_UP)
@@ -38,6 +43,7 @@ fn main() -> Result<(), Error> {
         .nresamples(day091::RESAMPLES)
         .without_plots();
     benchmarks(&mut measured, &data);
+    let after = day091::time_by_hand(by_hand);
 
     // `cargo bench -- --profile-time 3`: no timing; criterion iterates for
     // the given time with the profiler on, which writes profile.pb.
@@ -48,8 +54,7 @@ fn main() -> Result<(), Error> {
     benchmarks(&mut profiled, &data);
     // ANCHOR_END: run
 
-    // The yardstick: the same function, timed by hand in this run.
-    day091::save_reference(&out_dir, || checksum(black_box(&data)))?;
+    day091::save_reference(&out_dir, before, after)?;
     day091::save_flame_graph(&out_dir)?;
     workbook::this_day!().report(&out_dir);
     Ok(())
