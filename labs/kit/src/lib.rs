@@ -9,6 +9,8 @@
 //! - [`summary`]: turn a profile into the short, stable text that snapshots
 //!   hold and the book shows.
 //! - [`flame`]: flame graphs from any profile.
+//! - [`diff`]: compare two profiles (or two sets of runs) by share, beyond
+//!   the samples' margin, and draw a differential flame graph.
 //! - [`cli`]: the flags programs share (`--out`, `--addr`), for clap.
 //! - [`out`]: the output directory, the closing lines of a run.
 //! - [`atomic`]: every file the kit writes appears whole or not at all.
@@ -25,6 +27,7 @@ pub mod atomic;
 pub mod capture;
 pub mod cli;
 pub mod contention;
+pub mod diff;
 mod error;
 pub mod flame;
 pub mod heap;

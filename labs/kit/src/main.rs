@@ -2,7 +2,10 @@
 //! profile (pprof CPU, block or mutex; dhat heap; Chrome trace). FILE may
 //! be a URL on 127.0.0.1, and `--sample-index` and `--by-thread` are the
 //! twins of `go tool pprof`'s `-sample_index` and `-tags` (see `labkit::view`).
+//! `cargo run -p labkit -- diff BEFORE AFTER`: which functions' share
+//! changed beyond the samples' margin.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -44,6 +47,18 @@ enum Command {
         #[arg(long)]
         by_thread: bool,
     },
+    /// Compares two profiles by share of their samples: the functions whose
+    /// share changed beyond the samples' margin, in bands
+    Diff {
+        /// The profile before the change: a pprof file, or a directory whose .pb.gz files are
+        /// runs of the same program (pooled)
+        before: PathBuf,
+        /// The profile after the change, in the same form
+        after: PathBuf,
+        /// Also draw a differential flame graph (SVG) here: red grew, blue shrank
+        #[arg(long, value_name = "SVG")]
+        flame_graph: Option<PathBuf>,
+    },
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -70,13 +85,20 @@ fn main() -> ExitCode {
 }
 
 fn run(command: Command) -> Result<String, String> {
-    let Command::Summary {
-        file,
-        min_samples,
-        kind,
-        sample_index,
-        by_thread,
-    } = command;
+    let (file, min_samples, kind, sample_index, by_thread) = match command {
+        Command::Summary {
+            file,
+            min_samples,
+            kind,
+            sample_index,
+            by_thread,
+        } => (file, min_samples, kind, sample_index, by_thread),
+        Command::Diff {
+            before,
+            after,
+            flame_graph,
+        } => return diff(&before, &after, flame_graph.as_deref()),
+    };
     let kind = kind.map(|k| match k {
         KindArg::Cpu => Kind::Cpu,
         KindArg::Block => Kind::Block,
@@ -148,6 +170,20 @@ fn run(command: Command) -> Result<String, String> {
         (false, Some(_)) => view::by_frame(&profile, kind, index, min_samples).to_string(),
         (false, None) => labkit::summary::summarise(&profile, kind, min_samples).to_string(),
     })
+}
+
+/// `labkit diff BEFORE AFTER`: the banded comparison, then its numbers.
+fn diff(before: &Path, after: &Path, flame_graph: Option<&Path>) -> Result<String, String> {
+    let (b, a) = (
+        labkit::diff::load_runs(before)?,
+        labkit::diff::load_runs(after)?,
+    );
+    let diff = labkit::diff::diff(&b, &a);
+    if let Some(svg) = flame_graph {
+        let title = format!("{} → {}", before.display(), after.display());
+        labkit::diff::save_flame_graph(&b, &a, &title, svg).map_err(|e| e.to_string())?;
+    }
+    Ok(format!("{diff}\n{}", diff.numbers()))
 }
 
 #[cfg(test)]

@@ -190,9 +190,13 @@ pub const DAYS: &[Day] = &[
     Day {
         id: "091",
         title: "benchmarks that profile",
-        // The pitfall it will teach; no lab yet.
-        symptom: "a benchmark the optimiser deletes: nothing to profile",
-        check: Check::NotWritten,
+        // ANCHOR: symptom-091
+        symptom: "the optimiser deleted the work the benchmark was meant to measure",
+        // ANCHOR_END: symptom-091
+        check: Check::Files {
+            check: |dir| shown(days::day091::check(dir)),
+            report: days::day091::report,
+        },
         lab_matches_solution: true,
     },
     Day {
@@ -210,9 +214,13 @@ pub const DAYS: &[Day] = &[
     Day {
         id: "093",
         title: "compare before and after",
-        // The pitfall it will teach; no lab yet.
+        // ANCHOR: symptom-093
         symptom: "raw sample counts of runs of different length compared",
-        check: Check::NotWritten,
+        // ANCHOR_END: symptom-093
+        check: Check::Files {
+            check: |dir| shown(days::day093::check(dir)),
+            report: days::day093::report,
+        },
         lab_matches_solution: true,
     },
 ];

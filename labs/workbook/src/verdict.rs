@@ -108,7 +108,7 @@ pub fn report<T: fmt::Display>(files: &[PathBuf], verdict: &Result<T, Failure>) 
                 let name = f.to_string_lossy();
                 if name.ends_with(".svg") {
                     next.push_str(&format!("open {shown} in a browser\n"));
-                } else if name.ends_with(".pb.gz") {
+                } else if name.ends_with(".pb.gz") || name.ends_with(".pb") {
                     next.push_str(&format!("go tool pprof -top {shown}\n"));
                 } else if name.ends_with("dhat-heap.json") {
                     next.push_str(&format!(

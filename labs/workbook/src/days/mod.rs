@@ -21,4 +21,6 @@ pub mod day087;
 pub mod day088;
 pub mod day089;
 pub mod day090;
+pub mod day091;
 pub mod day092;
+pub mod day093;
