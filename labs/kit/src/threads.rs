@@ -52,9 +52,9 @@ fn now_ns() -> u64 {
 /// Runs `body` on the current thread, then records the thread's CPU time
 /// under its name, with when the body started and finished.
 pub fn account<R>(body: impl FnOnce() -> R) -> R {
-    let (start_ns, cpu_before, ready_before) = (now_ns(), cpu_time_ns(), ready_ns());
+    let (start_ns, cpu_before, ready_before) = snapshot();
     let result = body();
-    let (end_ns, cpu_after, ready_after) = (now_ns(), cpu_time_ns(), ready_ns());
+    let (end_ns, cpu_after, ready_after) = snapshot();
     if let (Some(cpu_ns), Some(cpu_before)) = (cpu_after, cpu_before) {
         let name = std::thread::current().name().map(str::to_string);
         let ready = ready_after
@@ -72,6 +72,23 @@ pub fn account<R>(body: impl FnOnce() -> R) -> R {
         });
     }
     result
+}
+
+/// The clock, the thread's CPU time and its `run_delay`, read as one
+/// moment. A thread preempted between the reads would count that wait in
+/// one of them and not the other (on a busy machine, tens of milliseconds),
+/// so the reads are repeated until `run_delay` is the same before and after
+/// them: then no wait for a CPU fell in between.
+fn snapshot() -> (u64, Option<u64>, Option<u64>) {
+    let mut reads = (0, None, None);
+    for _ in 0..10 {
+        let before = ready_ns();
+        reads = (now_ns(), cpu_time_ns(), ready_ns());
+        if before == reads.2 {
+            break;
+        }
+    }
+    reads
 }
 
 /// How long the current thread has waited, runnable, for a CPU: the second
@@ -207,22 +224,40 @@ mod tests {
             return; // no schedstat here: nothing to compare
         }
         let _turn = SERIAL.lock();
-        let sleeper = std::thread::spawn(|| {
-            account(|| std::thread::sleep(std::time::Duration::from_millis(200)))
+        let spawn = |name: &str, body: fn()| {
+            std::thread::Builder::new()
+                .name(name.into())
+                .spawn(move || account(body))
+                .unwrap()
+        };
+        let sleeper = spawn("sleeper", || {
+            std::thread::sleep(std::time::Duration::from_millis(200))
         });
-        let worker = std::thread::spawn(|| account(|| crate::work::burn(200, 3)));
+        let worker = spawn("worker", || {
+            std::hint::black_box(crate::work::burn(200, 3));
+        });
         sleeper.join().unwrap();
         worker.join().unwrap();
         let entries = std::mem::take(&mut *TABLE.lock());
-        let share = |i: usize| idle_share(&entries[i..=i]);
-        let (sleep, work) = if entries[0].cpu_ns < entries[1].cpu_ns {
-            (share(0), share(1))
-        } else {
-            (share(1), share(0))
+        let named = |name: &str| {
+            let found: Vec<&Entry> = entries
+                .iter()
+                .filter(|e| e.name.as_deref() == Some(name))
+                .collect();
+            assert_eq!(found.len(), 1, "{entries:?}");
+            found[0]
         };
-        // Measured on a busy machine as on a quiet one: the sleeper idle
-        // nearly all its time, the worker almost never.
-        assert!(sleep > 0.9, "sleeper idle {sleep:.3}");
+        let (sleeper, worker) = (named("sleeper"), named("worker"));
+        // The sleeper was idle for its 200 ms sleep, and not for the wait
+        // for a CPU after it woke (on a busy machine, tens of ms: that is
+        // run_delay). The worker was never idle, however often it was
+        // preempted.
+        let idle_ms = sleeper.idle_ns as f64 / 1e6;
+        assert!(
+            (190.0..260.0).contains(&idle_ms),
+            "sleeper idle {idle_ms:.1} ms: {sleeper:?}"
+        );
+        let work = idle_share(std::slice::from_ref(worker));
         assert!(work < 0.1, "worker idle {work:.3}");
     }
 }
