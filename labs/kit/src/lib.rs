@@ -25,6 +25,7 @@ pub mod atomic;
 pub mod capture;
 pub mod cli;
 pub mod contention;
+pub mod endpoints;
 mod error;
 pub mod flame;
 pub mod heap;

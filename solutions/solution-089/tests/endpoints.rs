@@ -1,0 +1,164 @@
+//! What Go's `net/http/pprof` serves, the service serves: an index, a live
+//! heap profile, a trace of its spans, block and mutex profiles over the
+//! last N seconds, and a task dump grouped or whole. Bad parameters are
+//! refused by name.
+
+use std::path::Path;
+use std::time::Duration;
+
+use labkit::http;
+use selfcheck::OrFail;
+use workbook::days::day089;
+
+fn get(addr: std::net::SocketAddr, path: &str) -> http::Response {
+    http::request(addr, "GET", path, None, Duration::from_secs(30))
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+}
+
+/// Feeds the pipeline a little work and waits until it is through, so
+/// that the profiles have something in them.
+fn some_work(addr: std::net::SocketAddr) {
+    let body = r#"{"workers": 4, "items": 50}"#;
+    let r = http::request(addr, "POST", "/load", Some(body), Duration::from_secs(10)).unwrap();
+    assert_eq!(r.status, 202, "{}", r.text());
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let stats = get(addr, "/stats").text();
+        if stats.contains("\"processed\":200") {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the work never finished: {stats}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn index_heap_and_tasks_answer_and_bad_parameters_are_named() {
+    let _machine = selfcheck::one_at_a_time();
+    let dir = selfcheck::scratch();
+    let (service, addr) = day089::start(
+        selfcheck::launch,
+        Path::new(selfcheck::program!()),
+        dir.path(),
+    )
+    .or_fail();
+    some_work(addr);
+
+    let index = get(addr, "/debug/pprof/");
+    assert_eq!(index.status, 200);
+    for endpoint in [
+        "profile?seconds=N",
+        "heap",
+        "block?seconds=N",
+        "mutex?seconds=N",
+        "tasks?debug=1|2",
+        "trace?seconds=N",
+    ] {
+        assert!(
+            index.text().contains(&format!("\n{endpoint} ")),
+            "{endpoint} missing:\n{}",
+            index.text()
+        );
+    }
+
+    let heap = get(addr, "/debug/pprof/heap");
+    assert_eq!(heap.status, 200, "{}", heap.text());
+    let profile =
+        labkit::profile::decode(Path::new("heap"), &heap.body).unwrap_or_else(|e| panic!("{e}"));
+    let inuse = profile
+        .value_index("inuse_space")
+        .expect("an inuse_space sample type");
+    assert!(profile.total(inuse) > 0, "nothing in use: {profile:?}");
+
+    let grouped = get(addr, "/debug/pprof/tasks?debug=1");
+    assert_eq!(grouped.status, 200, "{}", grouped.text());
+    assert!(
+        grouped.text().starts_with("# tasks by where they wait:"),
+        "{}",
+        grouped.text()
+    );
+    let every = get(addr, "/debug/pprof/tasks?debug=2");
+    assert_eq!(every.status, 200, "{}", every.text());
+    assert!(every.text().starts_with("# task dump:"), "{}", every.text());
+
+    for (path, field) in [
+        ("/debug/pprof/tasks?debug=3", "debug"),
+        ("/debug/pprof/tasks?debug=all", "debug"),
+        ("/debug/pprof/block?seconds=0", "seconds"),
+        ("/debug/pprof/block?seconds=soon", "seconds"),
+        ("/debug/pprof/mutex?seconds=31", "seconds"),
+        ("/debug/pprof/mutex?debug=1", "debug"),
+        ("/debug/pprof/trace?seconds=-1", "seconds"),
+        ("/debug/pprof/trace?seconds=31", "seconds"),
+    ] {
+        let r = get(addr, path);
+        assert_eq!(r.status, 400, "{path}: {}", r.text());
+        assert!(
+            r.text().contains(&format!("\"field\":\"{field}\"")),
+            "{path}: {}",
+            r.text()
+        );
+    }
+    drop(service);
+}
+
+/// `?seconds=N` on block and mutex: only what happened in those seconds.
+/// The work is over before the window opens, so the window holds less
+/// than the whole run, which holds the work (the control, same run).
+/// The trace records the spans of work done while it runs, and a second
+/// trace meanwhile is refused.
+#[test]
+fn deltas_cover_their_window_and_traces_their_spans() {
+    let _machine = selfcheck::one_at_a_time();
+    let dir = selfcheck::scratch();
+    let (service, addr) = day089::start(
+        selfcheck::launch,
+        Path::new(selfcheck::program!()),
+        dir.path(),
+    )
+    .or_fail();
+    some_work(addr);
+    for kind in ["block", "mutex"] {
+        let whole = get(addr, &format!("/debug/pprof/{kind}"));
+        let window = get(addr, &format!("/debug/pprof/{kind}?seconds=1"));
+        assert_eq!(
+            (whole.status, window.status),
+            (200, 200),
+            "{kind}: {}",
+            window.text()
+        );
+        let count = |r: &http::Response| {
+            labkit::profile::decode(Path::new(kind), &r.body)
+                .unwrap_or_else(|e| panic!("{kind}: {e}"))
+                .total(0)
+        };
+        let (whole, window) = (count(&whole), count(&window));
+        eprintln!("{kind}: {whole} events in the run, {window} in an idle second");
+        if kind == "block" {
+            assert!(whole > 0, "the work blocked nowhere");
+        }
+        assert!(
+            window < whole || whole == 0,
+            "{kind}: {window} in the window, {whole} in all"
+        );
+    }
+
+    let tracing = std::thread::spawn(move || get(addr, "/debug/pprof/trace?seconds=2"));
+    std::thread::sleep(Duration::from_millis(300));
+    let second = get(addr, "/debug/pprof/trace?seconds=1");
+    assert_eq!(second.status, 409, "{}", second.text());
+    some_work(addr);
+    let trace = tracing.join().unwrap();
+    assert_eq!(trace.status, 200, "{}", trace.text());
+    let trace = labkit::trace::parse(Path::new("trace.json"), &trace.body)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let text = format!("{trace:?}");
+    assert!(text.contains("work") && text.contains("consume"), "{text}");
+    // One at a time, not one ever: the next trace may start.
+    let next = get(addr, "/debug/pprof/trace?seconds=1");
+    assert_eq!(next.status, 200, "{}", next.text());
+    drop(service);
+}
