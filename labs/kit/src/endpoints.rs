@@ -137,7 +137,16 @@ async fn heap() -> Response {
     let ctl = ctl.clone();
     // jemalloc writes the dump to a file, which is then read and encoded:
     // file work, so off the runtime's thread.
-    let dumped = tokio::task::spawn_blocking(move || ctl.blocking_lock().dump_pprof()).await;
+    let dumped = tokio::task::spawn_blocking(move || {
+        let pprof = ctl.blocking_lock().dump_pprof();
+        // Naming the stacks parses the program's debug information, and the
+        // symbolizer keeps what it parsed: 50 MB in a debug build, which the
+        // next heap profile would show as the largest thing the service
+        // holds. Let it go.
+        backtrace::clear_symbol_cache();
+        pprof
+    })
+    .await;
     match dumped {
         Ok(Ok(bytes)) => pprof(bytes),
         Ok(Err(e)) => {

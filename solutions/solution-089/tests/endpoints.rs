@@ -72,6 +72,27 @@ fn index_heap_and_tasks_answer_and_bad_parameters_are_named() {
         .value_index("inuse_space")
         .expect("an inuse_space sample type");
     assert!(profile.total(inuse) > 0, "nothing in use: {profile:?}");
+    // Naming the stacks of one heap profile parses the program's debug
+    // information, some 50 MB in this debug build; the next profile must
+    // not find the endpoint still holding it. (A stray sample of the
+    // dump's own small allocations counts about 512 KiB.)
+    let again = get(addr, "/debug/pprof/heap");
+    let again =
+        labkit::profile::decode(Path::new("heap"), &again.body).unwrap_or_else(|e| panic!("{e}"));
+    let kept: i64 = again
+        .samples
+        .iter()
+        .filter(|s| {
+            s.stack
+                .iter()
+                .any(|f| f.starts_with("labkit::endpoints::heap"))
+        })
+        .map(|s| s.values[inuse])
+        .sum();
+    assert!(
+        kept < 8 << 20,
+        "the first heap profile's symbolizer is still held: {kept} bytes"
+    );
 
     let grouped = get(addr, "/debug/pprof/tasks?debug=1");
     assert_eq!(grouped.status, 200, "{}", grouped.text());
