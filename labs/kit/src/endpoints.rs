@@ -104,15 +104,14 @@ fn seconds(
     query: &HashMap<String, String>,
     default: Option<u64>,
     max: u64,
-) -> Result<Option<u64>, Response> {
+) -> Result<Option<u64>, String> {
     let Some(text) = query.get("seconds") else {
         return Ok(default);
     };
     match text.parse::<u64>() {
         Ok(n) if (1..=max).contains(&n) => Ok(Some(n)),
-        _ => Err(bad(
-            "seconds",
-            format!("seconds={text:?}: expected a whole number from 1 to {max}"),
+        _ => Err(format!(
+            "seconds={text:?}: expected a whole number from 1 to {max}"
         )),
     }
 }
@@ -179,7 +178,7 @@ async fn contention_profile(
 ) -> Response {
     let seconds = match seconds(&query, None, limits.max_seconds) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(message) => return bad("seconds", message),
     };
     if query.contains_key("debug") {
         return bad(
@@ -297,7 +296,7 @@ impl Write for Buffer {
 async fn trace(limits: Arc<Limits>, Query(query): Params) -> Response {
     let seconds = match seconds(&query, Some(1), limits.max_seconds) {
         Ok(s) => s.unwrap_or(1),
-        Err(r) => return r,
+        Err(message) => return bad("seconds", message),
     };
     let Some(switch) = SWITCH.get() else {
         return error(
