@@ -15,23 +15,27 @@ fn get(addr: std::net::SocketAddr, path: &str) -> http::Response {
         .unwrap_or_else(|e| panic!("GET {path}: {e}"))
 }
 
-/// Feeds the pipeline a little work and waits until it is through, so
-/// that the profiles have something in them.
+fn processed(addr: std::net::SocketAddr) -> u64 {
+    let stats: serde_json::Value = serde_json::from_slice(&get(addr, "/stats").body).unwrap();
+    stats["processed"]
+        .as_u64()
+        .expect("/stats says how many items were processed")
+}
+
+/// Feeds the pipeline 200 items and waits until they are through, so
+/// that the profiles and the trace have something in them.
 fn some_work(addr: std::net::SocketAddr) {
+    let before = processed(addr);
     let body = r#"{"workers": 4, "items": 50}"#;
     let r = http::request(addr, "POST", "/load", Some(body), Duration::from_secs(10)).unwrap();
     assert_eq!(r.status, 202, "{}", r.text());
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let stats = get(addr, "/stats").text();
-        if stats.contains("\"processed\":200") {
-            return;
-        }
+    while processed(addr) < before + 200 {
         assert!(
             std::time::Instant::now() < deadline,
-            "the work never finished: {stats}"
+            "200 items were not through in 30 s"
         );
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -142,9 +146,14 @@ fn deltas_cover_their_window_and_traces_their_spans() {
     )
     .or_fail();
     some_work(addr);
-    for kind in ["block", "mutex"] {
-        let whole = get(addr, &format!("/debug/pprof/{kind}"));
-        let window = get(addr, &format!("/debug/pprof/{kind}?seconds=1"));
+    // Both windows at once: the same idle second.
+    let wholes = ["block", "mutex"].map(|kind| get(addr, &format!("/debug/pprof/{kind}")));
+    let windows = ["block", "mutex"]
+        .map(|kind| {
+            std::thread::spawn(move || get(addr, &format!("/debug/pprof/{kind}?seconds=1")))
+        })
+        .map(|t| t.join().unwrap());
+    for ((kind, whole), window) in ["block", "mutex"].iter().zip(&wholes).zip(&windows) {
         assert_eq!(
             (whole.status, window.status),
             (200, 200),
@@ -156,9 +165,9 @@ fn deltas_cover_their_window_and_traces_their_spans() {
                 .unwrap_or_else(|e| panic!("{kind}: {e}"))
                 .total(0)
         };
-        let (whole, window) = (count(&whole), count(&window));
+        let (whole, window) = (count(whole), count(window));
         eprintln!("{kind}: {whole} events in the run, {window} in an idle second");
-        if kind == "block" {
+        if *kind == "block" {
             assert!(whole > 0, "the work blocked nowhere");
         }
         assert!(
@@ -167,8 +176,8 @@ fn deltas_cover_their_window_and_traces_their_spans() {
         );
     }
 
-    let tracing = std::thread::spawn(move || get(addr, "/debug/pprof/trace?seconds=2"));
-    std::thread::sleep(Duration::from_millis(300));
+    let tracing = std::thread::spawn(move || get(addr, "/debug/pprof/trace?seconds=1"));
+    std::thread::sleep(Duration::from_millis(200));
     let second = get(addr, "/debug/pprof/trace?seconds=1");
     assert_eq!(second.status, 409, "{}", second.text());
     some_work(addr);
@@ -176,8 +185,15 @@ fn deltas_cover_their_window_and_traces_their_spans() {
     assert_eq!(trace.status, 200, "{}", trace.text());
     let trace = labkit::trace::parse(Path::new("trace.json"), &trace.body)
         .unwrap_or_else(|e| panic!("{e}"));
-    let text = format!("{trace:?}");
-    assert!(text.contains("work") && text.contains("consume"), "{text}");
+    let spans: std::collections::BTreeSet<&str> = trace
+        .threads
+        .iter()
+        .flat_map(|t| t.spans.iter().map(|(name, _)| name.as_str()))
+        .collect();
+    assert!(
+        spans.contains("work") && spans.contains("consume"),
+        "{spans:?} in {trace:?}"
+    );
     // One at a time, not one ever: the next trace may start.
     let next = get(addr, "/debug/pprof/trace?seconds=1");
     assert_eq!(next.status, 200, "{}", next.text());
