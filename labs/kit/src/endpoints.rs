@@ -310,6 +310,32 @@ async fn trace(limits: Arc<Limits>, Query(query): Params) -> Response {
             "a trace is already being recorded; try again later",
         );
     }
+    // The recording runs as a task of its own, not in the request: a
+    // client that leaves drops its request, but the recording still ends
+    // on time, uninstalls its layer and lowers the flag.
+    let recording = tokio::spawn(async move {
+        let recorded = record(switch, seconds).await;
+        limits.tracing.store(false, Ordering::Release);
+        recorded
+    });
+    let recorded = recording
+        .await
+        .unwrap_or_else(|e| Err(format!("the trace task failed: {e}")));
+    match recorded {
+        Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
+        Err(e) => {
+            eprintln!("the trace failed: {e}");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the trace could not be recorded",
+            )
+        }
+    }
+}
+
+/// Puts a Chrome layer into the subscriber's slot for `seconds`, then
+/// takes it out and returns what it wrote.
+async fn record(switch: &'static Switch, seconds: u64) -> Result<Vec<u8>, String> {
     let buffer = Buffer::default();
     let (layer, guard) = tracing_chrome::ChromeLayerBuilder::new()
         .writer(buffer.clone())
@@ -323,15 +349,9 @@ async fn trace(limits: Arc<Limits>, Query(query): Params) -> Response {
     // The guard's drop makes tracing-chrome's writer thread close the JSON
     // array and finish: off the runtime's thread, as it joins a thread.
     let _ = tokio::task::spawn_blocking(move || drop(guard)).await;
-    limits.tracing.store(false, Ordering::Release);
-    if let Err(e) = started.and(stopped) {
-        eprintln!("the trace failed: {e}");
-        return error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "the trace could not be recorded",
-        );
-    }
-    let json = std::mem::take(&mut *buffer.0.lock().unwrap_or_else(|e| e.into_inner()));
-    ([(header::CONTENT_TYPE, "application/json")], json).into_response()
+    started.and(stopped).map_err(|e| e.to_string())?;
+    Ok(std::mem::take(
+        &mut *buffer.0.lock().unwrap_or_else(|e| e.into_inner()),
+    ))
 }
 // ANCHOR_END: trace

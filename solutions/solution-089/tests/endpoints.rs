@@ -194,8 +194,44 @@ fn deltas_cover_their_window_and_traces_their_spans() {
         spans.contains("work") && spans.contains("consume"),
         "{spans:?} in {trace:?}"
     );
-    // One at a time, not one ever: the next trace may start.
-    let next = get(addr, "/debug/pprof/trace?seconds=1");
-    assert_eq!(next.status, 200, "{}", next.text());
+    drop(service);
+}
+
+/// A client that leaves half-way through a trace: the trace still ends on
+/// time and lowers its flag, so the next one is refused only until then
+/// (one at a time, not one ever).
+#[test]
+fn a_client_that_leaves_mid_trace_does_not_block_the_next_one() {
+    use std::io::Write;
+    let _machine = selfcheck::one_at_a_time();
+    let dir = selfcheck::scratch();
+    let (service, addr) = day089::start(
+        selfcheck::launch,
+        Path::new(selfcheck::program!()),
+        dir.path(),
+    )
+    .or_fail();
+    let mut leaver = std::net::TcpStream::connect(addr).unwrap();
+    leaver
+        .write_all(b"GET /debug/pprof/trace?seconds=1 HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    drop(leaver);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = get(addr, "/debug/pprof/trace?seconds=1");
+        match r.status {
+            200 => break,
+            409 => assert!(
+                std::time::Instant::now() < deadline,
+                "the trace whose client left still holds the flag after 30 s"
+            ),
+            status => panic!(
+                "a trace after a client left answered {status}: {}",
+                r.text()
+            ),
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
     drop(service);
 }
