@@ -18,6 +18,8 @@
 //! - [`heap`], [`trace`], [`tasks`]: dhat heap profiles, tracing-chrome
 //!   traces and tokio task dumps, kept for a scope and read back.
 //! - [`http`]: a tiny loopback HTTP client for services and the load driver.
+//! - [`endpoints`]: Go's `/debug/pprof/` set for an axum service (index,
+//!   jemalloc's live heap, block and mutex with `?seconds=N`, tasks, trace).
 //! - [`net`]: an accept loop that backs off instead of spinning, and an
 //!   HTTP server that times out half-sent requests.
 //! - [`work`]: CPU work of a known size for workloads.
@@ -28,6 +30,7 @@ pub mod capture;
 pub mod cli;
 pub mod contention;
 pub mod diff;
+pub mod endpoints;
 mod error;
 pub mod flame;
 pub mod heap;

@@ -146,6 +146,48 @@ impl Recorded {
     }
     // ANCHOR_END: write_pprof
 
+    /// What this cumulative profile gained since `before`, an earlier one
+    /// of the same kind, `elapsed` later: each stack's values minus what it
+    /// had then; stacks that did not change are left out. Block and mutex
+    /// counts only grow, so a value never goes below zero.
+    pub fn since(
+        &self,
+        before: &Recorded,
+        elapsed: std::time::Duration,
+    ) -> Result<Recorded, String> {
+        fn key(s: &Sample) -> (&[String], Option<&str>) {
+            (&s.stack, s.thread.as_deref())
+        }
+        let mut earlier: HashMap<(&[String], Option<&str>), Vec<i64>> = HashMap::new();
+        for s in &before.profile.samples {
+            let total = earlier
+                .entry(key(s))
+                .or_insert_with(|| vec![0; s.values.len()]);
+            for (t, v) in total.iter_mut().zip(&s.values) {
+                *t += v;
+            }
+        }
+        if self.proto.sample.len() != self.profile.samples.len() {
+            return Err("the profile's samples and its stacks do not match".into());
+        }
+        let mut proto = self.proto.clone();
+        let samples = std::mem::take(&mut proto.sample);
+        for (mut raw, s) in samples.into_iter().zip(&self.profile.samples) {
+            if let Some(old) = earlier.get_mut(&key(s)) {
+                for (v, o) in raw.value.iter_mut().zip(old.iter_mut()) {
+                    let gone = (*o).min(*v);
+                    *v -= gone;
+                    *o -= gone;
+                }
+            }
+            if raw.value.iter().any(|v| *v != 0) {
+                proto.sample.push(raw);
+            }
+        }
+        proto.duration_nanos = elapsed.as_nanos().try_into().unwrap_or(i64::MAX);
+        Recorded::new(proto, self.name, self.weight)
+    }
+
     /// Saves `<name>.pb.gz` and `<name>.svg` into `dir`, atomically and
     /// together: if either cannot be written, both old files stay.
     pub fn save(&self, dir: &Path) -> Result<Saved, Error> {

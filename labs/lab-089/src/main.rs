@@ -4,7 +4,8 @@
 //! threads (a work channel with room for two items, a rendezvous result
 //! channel, a slow consumer, shared statistics under a lock), `GET /stats`
 //! reports on it, and `/debug/pprof/*` serves profiles of the live process:
-//! CPU, block, mutex and a task dump. The HTTP side runs on one thread — a
+//! CPU, heap, block, mutex, a task dump and a trace, listed at
+//! `/debug/pprof/`. The HTTP side runs on one thread — a
 //! small service's usual runtime — so whatever blocks that thread stalls
 //! every request.
 //!
@@ -25,11 +26,16 @@ use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use labkit::Error;
 use labkit::capture::Capture;
 use labkit::contention::{self, Mutex, Receiver, Sender, bounded};
-use labkit::{Error, tasks};
 use serde_json::{Value, json};
 use workbook::days::day089;
+
+// jemalloc as the allocator, for its sampling heap profiler: what
+// `/debug/pprof/heap` serves.
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// What the service shares between its HTTP handlers and its pipeline.
 struct App {
@@ -40,7 +46,6 @@ struct App {
     senders: Arc<AtomicU64>,
     /// Set while a CPU profile is being taken: one at a time.
     profiling: Flag,
-    runtime: tokio::runtime::Handle,
 }
 
 struct Job {
@@ -64,16 +69,17 @@ async fn main() -> Result<(), Error> {
     // turns them on at a rate it can afford (Day 085).
     contention::set_block_profile_rate(10_000)?;
     contention::set_mutex_profile_fraction(10)?;
+    // Spans cost next to nothing until `/debug/pprof/trace` records them.
+    labkit::endpoints::install_tracing()?;
 
-    let app = Arc::new(start_pipeline(tokio::runtime::Handle::current()));
+    let app = Arc::new(start_pipeline());
     let router = Router::new()
         .route("/load", post(load))
         .route("/stats", get(stats))
         .route("/debug/pprof/profile", get(cpu_profile))
-        .route("/debug/pprof/block", get(block_profile))
-        .route("/debug/pprof/mutex", get(mutex_profile))
-        .route("/debug/pprof/tasks", get(task_dump))
-        .with_state(app);
+        .with_state(app)
+        // The index, heap, block, mutex, tasks and trace: labkit's.
+        .merge(labkit::endpoints::router(day089::MAX_SECONDS));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| Error::io(format!("cannot listen on {addr}"), e))?;
@@ -98,7 +104,7 @@ async fn stop_signal() {
 }
 
 // ANCHOR: pipeline
-fn start_pipeline(runtime: tokio::runtime::Handle) -> App {
+fn start_pipeline() -> App {
     let (work, jobs) = bounded::<Job>(2);
     let (done, results) = bounded::<Job>(0);
     let stats = Arc::new(Mutex::new(Stats::default()));
@@ -122,13 +128,13 @@ fn start_pipeline(runtime: tokio::runtime::Handle) -> App {
         queued,
         senders: Arc::default(),
         profiling: Flag::default(),
-        runtime,
     }
 }
 
 fn worker(jobs: &Receiver<Job>, done: &Sender<Job>, stats: &Mutex<Stats>, queued: &AtomicU64) {
     for mut job in jobs {
         queued.fetch_sub(1, Ordering::Relaxed);
+        let _span = tracing::info_span!("work", value = job.value).entered();
         stats.lock().in_flight += 1;
         job.value = labkit::work::burn(1, job.value);
         if done.send(job).is_err() {
@@ -139,6 +145,7 @@ fn worker(jobs: &Receiver<Job>, done: &Sender<Job>, stats: &Mutex<Stats>, queued
 
 fn consume(results: &Receiver<Job>, stats: &Mutex<Stats>) {
     for job in results {
+        let _span = tracing::info_span!("consume").entered();
         thread::sleep(Duration::from_millis(1)); // a slow sink
         let mut s = stats.lock();
         s.in_flight -= 1;
@@ -376,23 +383,4 @@ fn capture_failed(error: &Error) -> Response {
 
 fn pprof_response(bytes: Vec<u8>) -> Response {
     ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response()
-}
-
-async fn block_profile() -> Response {
-    let mut bytes = Vec::new();
-    let _ = contention::block_profile().write_pprof(&mut bytes);
-    pprof_response(bytes)
-}
-
-async fn mutex_profile() -> Response {
-    let mut bytes = Vec::new();
-    let _ = contention::mutex_profile().write_pprof(&mut bytes);
-    pprof_response(bytes)
-}
-
-async fn task_dump(State(app): State<Arc<App>>) -> Response {
-    match tasks::dump(&app.runtime, Duration::from_secs(5)).await {
-        Ok(dump) => dump.text.into_response(),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
-    }
 }

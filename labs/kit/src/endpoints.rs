@@ -1,0 +1,357 @@
+//! The `/debug/pprof/` endpoints a service mounts beside its own, modelled
+//! on Go's `net/http/pprof`: an index, a live heap profile, a trace of the
+//! service's spans, block and mutex profiles (cumulative, or the change
+//! over `?seconds=N`) and a task dump (`?debug=1` grouped, `?debug=2`
+//! every task). The CPU profile stays in the service: how it is taken is
+//! Day 089's lesson.
+//!
+//! Anything that takes time — waiting `seconds`, writing the heap dump —
+//! runs off the runtime's thread or in a timer, never blocking it.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::Query;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+use tracing_subscriber::{Registry, reload};
+
+use crate::contention;
+use crate::profile::Recorded;
+use crate::tasks;
+
+/// One line per endpoint: what it gives and how to read it.
+pub const INDEX: &str = "\
+/debug/pprof/ — profiles of this running process
+(pprof files: `go tool pprof -top URL`, or `-http=: URL` for a browser view)
+
+profile?seconds=N  CPU profile over N seconds (default 30). pprof: -top for the hottest functions.
+heap               live heap: bytes in use per allocating stack, sampled by jemalloc about once per
+                   512 KiB allocated. pprof: -sample_index=inuse_space -top; repeat and compare with -base.
+block?seconds=N    where threads waited on channels and locks, total wait per stack since the start,
+                   or only the last N seconds with ?seconds=N. pprof: -top.
+mutex?seconds=N    where contended locks were held, making others wait; cumulative, or the last N
+                   seconds with ?seconds=N. pprof: -top.
+tasks?debug=1|2    the runtime's tasks and where each is awaiting: debug=1 counts them by stack,
+                   debug=2 (or none) prints every task. Plain text.
+trace?seconds=N    the service's spans over N seconds (default 1), Chrome trace JSON: open it in
+                   https://ui.perfetto.dev. One at a time.
+";
+
+/// The routes under `/debug/pprof/` other than `profile`. `max_seconds`
+/// bounds every `?seconds=N`: it must stay below the server's handler
+/// timeout.
+pub fn router(max_seconds: u64) -> Router {
+    let seconds = Arc::new(Limits {
+        max_seconds,
+        tracing: AtomicBool::new(false),
+    });
+    Router::new()
+        .route("/debug/pprof/", get(index))
+        .route("/debug/pprof/heap", get(heap))
+        .route(
+            "/debug/pprof/block",
+            get({
+                let s = seconds.clone();
+                move |q| contention_profile(s, q, contention::block_profile)
+            }),
+        )
+        .route(
+            "/debug/pprof/mutex",
+            get({
+                let s = seconds.clone();
+                move |q| contention_profile(s, q, contention::mutex_profile)
+            }),
+        )
+        .route("/debug/pprof/tasks", get(task_dump))
+        .route("/debug/pprof/trace", get(move |q| trace(seconds, q)))
+}
+
+struct Limits {
+    max_seconds: u64,
+    /// Raised while a trace is being recorded: one at a time.
+    tracing: AtomicBool,
+}
+
+type Params = Query<HashMap<String, String>>;
+
+async fn index() -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], INDEX).into_response()
+}
+
+/// A 400 that names the parameter at fault and what would be valid.
+fn bad(field: &str, message: String) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        axum::Json(json!({ "error": message, "field": field })),
+    )
+        .into_response()
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, axum::Json(json!({ "error": message }))).into_response()
+}
+
+/// `?seconds=N`: absent gives `default`; anything but a whole number from
+/// 1 to `max` is refused.
+fn seconds(
+    query: &HashMap<String, String>,
+    default: Option<u64>,
+    max: u64,
+) -> Result<Option<u64>, String> {
+    let Some(text) = query.get("seconds") else {
+        return Ok(default);
+    };
+    match text.parse::<u64>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(Some(n)),
+        _ => Err(format!(
+            "seconds={text:?}: expected a whole number from 1 to {max}"
+        )),
+    }
+}
+
+fn pprof(bytes: Vec<u8>) -> Response {
+    ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response()
+}
+
+// ANCHOR: heap
+/// `GET /debug/pprof/heap`: jemalloc's sampled profile of the memory in
+/// use now, as gzipped pprof (`inuse_space`). jemalloc records a stack
+/// about once per 2^19 bytes allocated and scales each sample up, so the
+/// figures are estimates, cheap enough to leave on in a running service.
+async fn heap() -> Response {
+    let Some(ctl) = jemalloc_pprof::PROF_CTL.as_ref() else {
+        return error(
+            StatusCode::NOT_IMPLEMENTED,
+            "jemalloc's heap profiler is off: the program must use tikv_jemallocator::Jemalloc as \
+             its global allocator, with jemalloc built with prof:true (.cargo/config.toml)",
+        );
+    };
+    let ctl = ctl.clone();
+    // jemalloc writes the dump to a file, which is then read and encoded:
+    // file work, so off the runtime's thread.
+    let dumped = tokio::task::spawn_blocking(move || {
+        let pprof = ctl.blocking_lock().dump_pprof();
+        // Naming the stacks parses the program's debug information, and the
+        // symbolizer keeps what it parsed: 50 MB in a debug build, which the
+        // next heap profile would show as the largest thing the service
+        // holds. Let it go.
+        backtrace::clear_symbol_cache();
+        pprof
+    })
+    .await;
+    match dumped {
+        Ok(Ok(bytes)) => pprof(bytes),
+        Ok(Err(e)) => {
+            eprintln!("the heap profile failed: {e:#}");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the heap profile could not be taken; the service's log says why",
+            )
+        }
+        Err(e) => {
+            eprintln!("the heap profile task failed: {e}");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the heap profile task failed",
+            )
+        }
+    }
+}
+// ANCHOR_END: heap
+
+// ANCHOR: delta
+/// `GET /debug/pprof/block` or `/mutex`: the profile since the process
+/// started, or with `?seconds=N` only what happened in the next N seconds:
+/// one snapshot now, one after N seconds, the first subtracted from the
+/// second, as Go's `serveDeltaProfile` does.
+async fn contention_profile(
+    limits: Arc<Limits>,
+    Query(query): Params,
+    take: fn() -> Recorded,
+) -> Response {
+    let seconds = match seconds(&query, None, limits.max_seconds) {
+        Ok(s) => s,
+        Err(message) => return bad("seconds", message),
+    };
+    if query.contains_key("debug") {
+        return bad(
+            "debug",
+            "debug: these profiles are pprof only; drop the parameter".into(),
+        );
+    }
+    let recorded = match seconds {
+        None => take(),
+        Some(n) => {
+            let (before, started) = (take(), Instant::now());
+            tokio::time::sleep(Duration::from_secs(n)).await;
+            match take().since(&before, started.elapsed()) {
+                Ok(delta) => delta,
+                Err(e) => {
+                    eprintln!("the delta profile failed: {e}");
+                    return error(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "the delta profile failed",
+                    );
+                }
+            }
+        }
+    };
+    let mut bytes = Vec::new();
+    match recorded.write_pprof(&mut bytes) {
+        Ok(()) => pprof(bytes),
+        Err(e) => {
+            eprintln!("cannot encode the profile: {e}");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "cannot encode the profile",
+            )
+        }
+    }
+}
+// ANCHOR_END: delta
+
+/// `GET /debug/pprof/tasks`: every task and where it awaits (`debug=2`,
+/// the default), or the tasks counted by where they wait (`debug=1`), as
+/// Go's `goroutine?debug=1` groups goroutines by stack.
+async fn task_dump(Query(query): Params) -> Response {
+    let grouped = match query.get("debug").map(String::as_str) {
+        None | Some("2") => false,
+        Some("1") => true,
+        Some(other) => {
+            return bad(
+                "debug",
+                format!("debug={other:?}: expected 1 (tasks counted by stack) or 2 (every task)"),
+            );
+        }
+    };
+    let runtime = tokio::runtime::Handle::current();
+    let dump = match tasks::dump(&runtime, Duration::from_secs(5)).await {
+        Ok(dump) => dump,
+        Err(e) => return (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
+    };
+    if !grouped {
+        return dump.text.into_response();
+    }
+    let mut text = format!(
+        "# tasks by where they wait: {} traced, {} alive\n",
+        dump.tasks.len(),
+        dump.alive
+    );
+    let mut groups: Vec<_> = dump.groups().into_iter().collect();
+    groups.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    for ((stack, kind), count) in groups {
+        text.push_str(&format!("{count} @ {kind}\n{stack}\n\n"));
+    }
+    text.into_response()
+}
+
+// ANCHOR: trace
+/// The switch for [`trace`]: a layer the process's subscriber holds, empty
+/// until a trace is asked for.
+type Switch = reload::Handle<Option<tracing_chrome::ChromeLayer<Registry>>, Registry>;
+
+static SWITCH: OnceLock<Switch> = OnceLock::new();
+
+/// Installs the process's tracing subscriber with an empty slot for the
+/// Chrome layer of `/debug/pprof/trace`. Until a trace is asked for, the
+/// slot is empty and every span is a cheap no-op. Call it once, at start.
+pub fn install_tracing() -> Result<(), crate::Error> {
+    use tracing_subscriber::prelude::*;
+    let (layer, switch) = reload::Layer::new(None);
+    tracing_subscriber::registry()
+        .with(layer)
+        .try_init()
+        .map_err(|e| crate::Error::new(format!("cannot install the trace subscriber: {e}")))?;
+    let _ = SWITCH.set(switch);
+    Ok(())
+}
+
+/// Where the Chrome layer writes: memory, read back when the trace ends.
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `GET /debug/pprof/trace?seconds=N`: the spans of the next N seconds
+/// (default 1, as Go's), as Chrome trace JSON. One at a time: a second
+/// request while one records gets 409.
+async fn trace(limits: Arc<Limits>, Query(query): Params) -> Response {
+    let seconds = match seconds(&query, Some(1), limits.max_seconds) {
+        Ok(s) => s.unwrap_or(1),
+        Err(message) => return bad("seconds", message),
+    };
+    let Some(switch) = SWITCH.get() else {
+        return error(
+            StatusCode::NOT_IMPLEMENTED,
+            "tracing is not installed: the program must call labkit::endpoints::install_tracing",
+        );
+    };
+    if limits.tracing.swap(true, Ordering::AcqRel) {
+        return error(
+            StatusCode::CONFLICT,
+            "a trace is already being recorded; try again later",
+        );
+    }
+    // The recording runs as a task of its own, not in the request: a
+    // client that leaves drops its request, but the recording still ends
+    // on time, uninstalls its layer and lowers the flag.
+    let recording = tokio::spawn(async move {
+        let recorded = record(switch, seconds).await;
+        limits.tracing.store(false, Ordering::Release);
+        recorded
+    });
+    let recorded = recording
+        .await
+        .unwrap_or_else(|e| Err(format!("the trace task failed: {e}")));
+    match recorded {
+        Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
+        Err(e) => {
+            eprintln!("the trace failed: {e}");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the trace could not be recorded",
+            )
+        }
+    }
+}
+
+/// Puts a Chrome layer into the subscriber's slot for `seconds`, then
+/// takes it out and returns what it wrote.
+async fn record(switch: &'static Switch, seconds: u64) -> Result<Vec<u8>, String> {
+    let buffer = Buffer::default();
+    let (layer, guard) = tracing_chrome::ChromeLayerBuilder::new()
+        .writer(buffer.clone())
+        .include_args(true)
+        .build();
+    let started = switch.reload(Some(layer));
+    if started.is_ok() {
+        tokio::time::sleep(Duration::from_secs(seconds)).await;
+    }
+    let stopped = switch.reload(None);
+    // The guard's drop makes tracing-chrome's writer thread close the JSON
+    // array and finish: off the runtime's thread, as it joins a thread.
+    let _ = tokio::task::spawn_blocking(move || drop(guard)).await;
+    started.and(stopped).map_err(|e| e.to_string())?;
+    Ok(std::mem::take(
+        &mut *buffer.0.lock().unwrap_or_else(|e| e.into_inner()),
+    ))
+}
+// ANCHOR_END: trace
