@@ -11,7 +11,8 @@
 use crate::Error;
 use crate::profile::{self, Recorded};
 
-/// Samples per second of CPU time we ask for. pprof-rs drives sampling with
+/// Samples per second of CPU time we ask for (unless [`SAMPLE_HZ_ENV`]
+/// emulates a slower kernel). pprof-rs drives sampling with
 /// `setitimer(ITIMER_PROF)`, which the kernel only fires on its own tick
 /// (250 Hz on the machines this workbook was measured on), so anything above
 /// the tick rate is quietly capped. A prime number keeps the sampler from
@@ -100,24 +101,66 @@ pub const BLOCKLIST: &[&str] = &["libgcc", "vdso"];
 pub const PPROF_FILE: &str = "cpu.pb.gz";
 pub const FLAME_FILE: &str = "cpu.svg";
 
+/// Emulates a kernel that ticks at this many hertz: the sampler is asked
+/// for this rate instead of [`FREQUENCY_HZ`], so a CPU-second yields at
+/// most this many samples, as on a `CONFIG_HZ=100` kernel. The workbook's
+/// tests set it to prove that no verdict depends on the tick rate.
+pub const SAMPLE_HZ_ENV: &str = "LABKIT_SAMPLE_HZ";
+
+/// The rate asked of pprof-rs on this run: [`FREQUENCY_HZ`], or the
+/// emulated tick rate when [`SAMPLE_HZ_ENV`] is set.
+pub fn frequency_hz() -> Result<i32, Error> {
+    sample_hz(std::env::var(SAMPLE_HZ_ENV).ok().as_deref()).map_err(Error::new)
+}
+
+/// Parses the emulated tick rate: absent means [`FREQUENCY_HZ`]; otherwise
+/// a whole number of hertz from 1 to 1000.
+pub fn sample_hz(value: Option<&str>) -> Result<i32, String> {
+    let Some(text) = value else {
+        return Ok(FREQUENCY_HZ);
+    };
+    match text.trim().parse::<i32>() {
+        Ok(hz) if (1..=1000).contains(&hz) => Ok(hz),
+        _ => Err(format!(
+            "{SAMPLE_HZ_ENV}={text:?} is not a sampling rate: give whole hertz from 1 to 1000 \
+             (100 emulates a kernel ticking at 100 Hz), or unset it"
+        )),
+    }
+}
+
+/// The profiler of the capture that is running, if one is. pprof-rs runs
+/// one profiler per process, so one place holds it; that is what lets a
+/// workload ask how many samples it has collected so far
+/// ([`samples_so_far`]) without being handed the capture.
+static RUNNING: parking_lot::Mutex<Option<pprof::ProfilerGuard<'static>>> =
+    parking_lot::const_mutex(None);
+
 /// A running CPU profiler. Sampling stops when it is dropped, so keep it in
 /// a named binding (`let capture = …`, never `let _ = …`) for as long as the
 /// work you want to see runs.
 pub struct Capture {
-    /// Always `Some` until [`Capture::stop`] or the drop takes it.
-    guard: Option<pprof::ProfilerGuard<'static>>,
+    /// True until [`Capture::stop`] or the drop stops the profiler.
+    running: bool,
 }
 
 impl Capture {
-    /// Starts sampling the whole process at [`FREQUENCY_HZ`].
+    /// Starts sampling the whole process at [`frequency_hz`].
     pub fn start() -> Result<Capture, Error> {
+        let hz = frequency_hz()?;
         let build = || {
             pprof::ProfilerGuardBuilder::default()
-                .frequency(FREQUENCY_HZ)
+                .frequency(hz)
                 .blocklist(BLOCKLIST)
                 .build()
         };
         let failed = |e| Error::new(format!("cannot start the CPU profiler: {e}"));
+        let mut running = RUNNING.lock();
+        if running.is_some() {
+            return Err(Error::new(
+                "a CPU capture is already running in this process: stop it first \
+                 (pprof-rs profiles one capture at a time)",
+            ));
+        }
         if pprof_temp::removed() {
             // pprof-rs's file was removed when the last capture stopped:
             // one stop makes pprof-rs create a new one, kept this time.
@@ -129,14 +172,21 @@ impl Capture {
                 }
             }
         }
-        Ok(Capture {
-            guard: Some(build().map_err(failed)?),
-        })
+        *running = Some(build().map_err(failed)?);
+        Ok(Capture { running: true })
+    }
+
+    /// How many samples this capture holds so far (see [`samples_so_far`]).
+    pub fn samples(&self) -> u64 {
+        samples_so_far().unwrap_or(0)
     }
 
     /// Stops sampling and resolves the stacks to function names.
     pub fn stop(mut self) -> Result<CpuProfile, Error> {
-        let Some(guard) = self.guard.take() else {
+        if !std::mem::take(&mut self.running) {
+            return Err(Error::new("this capture was already stopped"));
+        }
+        let Some(guard) = RUNNING.lock().take() else {
             return Err(Error::new("this capture was already stopped"));
         };
         let report = guard
@@ -155,10 +205,122 @@ impl Capture {
 
 impl Drop for Capture {
     fn drop(&mut self) {
-        if let Some(guard) = self.guard.take() {
+        if std::mem::take(&mut self.running)
+            && let Some(guard) = RUNNING.lock().take()
+        {
             pprof_temp::stopping(guard);
         }
     }
+}
+
+/// How many samples the CPU capture running in this process holds so far,
+/// or `None` when no capture runs.
+///
+/// It counts pprof-rs's table without resolving a symbol (microseconds).
+/// While it reads, pprof-rs's signal handler finds its table busy and drops
+/// the sample it was taking, so ask every few milliseconds, not in a tight
+/// loop: [`until_sampled`] asks at most every [`CHECK_EVERY`].
+pub fn samples_so_far() -> Option<u64> {
+    let running = RUNNING.lock();
+    let report = running.as_ref()?.report().build_unresolved().ok()?;
+    let total: isize = report.data.values().sum();
+    Some(u64::try_from(total).unwrap_or(0))
+}
+
+/// How often [`until_sampled`] asks the profiler for its count.
+pub const CHECK_EVERY: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// The fewest samples per second of the process's CPU time any kernel
+/// delivers, with room to spare: a 100 Hz kernel gives up to 100 to one
+/// busy thread, and ~40 per CPU-second to several busy threads whose
+/// signals it merges. A workload that has burned `samples / 10` seconds of
+/// CPU without collecting its samples is not going to: [`until_sampled`]
+/// gives up there, and says so, rather than run for ever.
+pub const GIVE_UP_BELOW_HZ: f64 = 10.0;
+
+/// Round numbers for a workload whose size is set by the evidence it must
+/// produce, not by a loop count: `0, 1, 2, …` up to `at_least`, then on
+/// while the running CPU capture holds fewer than `samples` samples.
+///
+/// A sampling profiler takes about `CONFIG_HZ` samples per second of CPU
+/// (100, 250 or 1000 depending on the kernel), and a batch of work costs
+/// ten times less on a fast laptop than on a slow one: a fixed batch gives
+/// a few dozen samples on one machine and thousands on another. Running
+/// until the profile holds enough samples gives every machine the same
+/// evidence, and the same verdict.
+///
+/// With no capture running there is nothing to wait for: the rounds stop
+/// at `at_least`. If the profiler delivers fewer than [`GIVE_UP_BELOW_HZ`]
+/// samples per CPU-second, they stop too, with a note on stderr that the
+/// machine's sampler, not the program, fell short.
+pub fn until_sampled(at_least: u64, samples: u64) -> UntilSampled {
+    UntilSampled {
+        next: 0,
+        at_least,
+        samples,
+        last_check: None,
+        cpu_start: process_cpu(),
+    }
+}
+
+/// The iterator [`until_sampled`] returns.
+#[derive(Debug)]
+pub struct UntilSampled {
+    next: u64,
+    at_least: u64,
+    samples: u64,
+    last_check: Option<std::time::Instant>,
+    cpu_start: Option<std::time::Duration>,
+}
+
+impl UntilSampled {
+    /// Whether the rounds may stop: no capture runs, the capture holds
+    /// enough samples, or the sampler is too slow to ever get there.
+    fn evidence_is_in(&mut self) -> bool {
+        let now = std::time::Instant::now();
+        if self.last_check.is_some_and(|t| now - t < CHECK_EVERY) {
+            return false;
+        }
+        self.last_check = Some(now);
+        let Some(held) = samples_so_far() else {
+            return true;
+        };
+        if held >= self.samples {
+            return true;
+        }
+        let burned = process_cpu()
+            .zip(self.cpu_start)
+            .map_or(0.0, |(now, start)| now.saturating_sub(start).as_secs_f64());
+        if burned > self.samples as f64 / GIVE_UP_BELOW_HZ {
+            eprintln!(
+                "labkit: the CPU profiler collected {held} samples in {burned:.1} s of CPU \
+                 (wanted {}): this machine's sampler delivers under {GIVE_UP_BELOW_HZ} samples \
+                 per CPU-second, so the work stops here",
+                self.samples
+            );
+            return true;
+        }
+        false
+    }
+}
+
+impl Iterator for UntilSampled {
+    type Item = u64;
+
+    fn next(&mut self) -> Option<u64> {
+        if self.next >= self.at_least && self.evidence_is_in() {
+            return None;
+        }
+        self.next += 1;
+        Some(self.next - 1)
+    }
+}
+
+/// The CPU time the whole process has used so far.
+fn process_cpu() -> Option<std::time::Duration> {
+    cpu_time::ProcessTime::try_now()
+        .ok()
+        .map(|t| t.as_duration())
 }
 
 /// pprof-rs keeps the samples that overflow its table in a named temporary
@@ -278,6 +440,11 @@ impl ProfileScope {
             capture: Some(Capture::start()?),
             dir: dir.to_path_buf(),
         })
+    }
+
+    /// How many samples the profile holds so far.
+    pub fn samples(&self) -> u64 {
+        self.capture.as_ref().map_or(0, Capture::samples)
     }
 }
 

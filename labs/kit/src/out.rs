@@ -59,6 +59,13 @@ pub fn display(path: &Path) -> String {
         .to_string()
 }
 
+/// Ends the process on a bad setting in the environment (an emulation
+/// knob the tests set): says which and what would be valid, exit code 2.
+pub fn bad_setting(message: &str) -> ! {
+    eprintln!("error: {message}");
+    std::process::exit(2)
+}
+
 /// Prints the closing lines: a label column, then the text; continuation
 /// lines of a text are indented under it.
 pub fn closing(lines: &[(&str, &dyn Display)]) {

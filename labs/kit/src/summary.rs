@@ -50,6 +50,10 @@ pub struct FrameShare {
     pub name: String,
     /// Percent of all samples whose stack holds this frame.
     pub percent: f64,
+    /// The range, in percent, a check expects this share in, once it has
+    /// held ([`Summary::keep_checked`]): then the summary prints the range,
+    /// not the band, so it reads the same on every run that passes.
+    pub expected: Option<(f64, f64)>,
 }
 
 /// What a summary counts and weighs, for each kind of profile.
@@ -152,6 +156,30 @@ impl Summary {
             .map_or(0.0, |f| f.percent)
     }
 
+    /// Keeps only the frames a check named, in its order, each with the
+    /// range it was checked against (`(name, low, high)` in percent; a high
+    /// of 100 or more reads `≥ low%`).
+    ///
+    /// A summary's bands have edges, and a share that happens to sit near
+    /// one (a producer at 3 %, a worker at 71 %) prints one band on one run
+    /// and the next band on another: a snapshot of it fails for no reason.
+    /// A checked summary prints what the check proved instead (each share
+    /// inside a range designed with a wide margin around the workload's
+    /// true share) and leaves out the frames nobody designed, whose small
+    /// shares come and go with the machine.
+    pub fn keep_checked(&mut self, expected: &[(&str, f64, f64)]) {
+        self.frames = expected
+            .iter()
+            .filter_map(|&(name, low, high)| {
+                let frame = self.frames.iter().find(|f| f.name == name)?;
+                Some(FrameShare {
+                    expected: Some((low, high)),
+                    ..frame.clone()
+                })
+            })
+            .collect();
+    }
+
     /// The names of the listed frames, in rank order.
     pub fn ranking(&self) -> Vec<&str> {
         self.frames.iter().map(|f| f.name.as_str()).collect()
@@ -184,6 +212,7 @@ pub fn summarise(profile: &Profile, kind: Kind, min_samples: i64) -> Summary {
         .map(|(name, n)| FrameShare {
             name,
             percent: percent(n, total_weight),
+            expected: None,
         })
         .filter(|f| f.percent >= CUTOFF_PERCENT)
         .collect();
@@ -235,9 +264,15 @@ impl fmt::Display for Summary {
         if self.frames.is_empty() {
             writeln!(f, "own frames: none at or above {CUTOFF_PERCENT}%")?;
         } else {
-            writeln!(f, "own frames, {}:", self.kind.ranked_by())?;
+            let checked = self.frames.iter().all(|f| f.expected.is_some());
+            let which = if checked { " the day checks" } else { "" };
+            writeln!(f, "own frames{which}, {}:", self.kind.ranked_by())?;
             for frame in &self.frames {
-                let label = band(frame.percent).unwrap_or("");
+                let label = match frame.expected {
+                    Some((low, high)) if high >= 100.0 => format!("≥ {low:.0}%"),
+                    Some((low, high)) => format!("{low:.0}–{high:.0}%"),
+                    None => band(frame.percent).unwrap_or("").to_string(),
+                };
                 writeln!(f, "  {label:<8} {}", frame.name)?;
             }
         }
@@ -260,28 +295,46 @@ const THREAD_BANDS: &[(f64, &str)] = &[
     (0.0, "under 0.5×"),
 ];
 
-/// Threads and their exact CPU time, compared with the median thread.
+/// Threads and the work each did, compared with the median thread.
+///
+/// The work is the `labkit::work` units a thread burned, counted exactly:
+/// what the code gave it, which neither the machine's speed nor its core
+/// count nor a busy scheduler can change. (Its CPU time would be the
+/// kernel's measure of the same work, plus whatever it spent spinning,
+/// waking and being interrupted: on a 16-core machine that noise alone
+/// moved a 4× worker under 3×.) Threads that burned no units are compared
+/// by exact CPU time instead.
 ///
 /// Threads spawned without a name cannot be told apart, in a profile or
 /// here: they are merged into one row, `(unnamed: N threads)`, which is
-/// honest about what a per-thread view of them can show.
+/// honest about what a per-thread view of them can show. Threads of one
+/// name (the same pool run several rounds) are added up.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ThreadSection {
-    /// `(name, CPU time / median CPU time)`, ranked.
+    /// `(name, work / median work)`, ranked.
     pub rows: Vec<(String, f64)>,
+    /// Whether the work is counted in units (else in CPU time).
+    pub by_units: bool,
 }
 
 impl ThreadSection {
     /// Merges threads by name and ranks them against the median.
     pub fn new(entries: &[crate::threads::Entry]) -> ThreadSection {
+        let by_units = entries.iter().any(|e| e.units > 0);
         let mut by_name: BTreeMap<String, u64> = BTreeMap::new();
         let unnamed = entries.iter().filter(|e| e.name.is_none()).count();
-        for crate::threads::Entry { name, cpu_ns, .. } in entries {
+        for crate::threads::Entry {
+            name,
+            cpu_ns,
+            units,
+            ..
+        } in entries
+        {
             let key = match name {
                 Some(n) => n.clone(),
                 None => format!("(unnamed: {unnamed} threads)"),
             };
-            *by_name.entry(key).or_default() += cpu_ns;
+            *by_name.entry(key).or_default() += if by_units { *units } else { *cpu_ns };
         }
         let mut times: Vec<u64> = by_name.values().copied().collect();
         times.sort_unstable();
@@ -292,7 +345,7 @@ impl ThreadSection {
             .collect();
         let rank = |r: f64| THREAD_BANDS.iter().position(|(edge, _)| r >= *edge);
         rows.sort_by(|a, b| rank(a.1).cmp(&rank(b.1)).then_with(|| a.0.cmp(&b.0)));
-        ThreadSection { rows }
+        ThreadSection { rows, by_units }
     }
 
     /// The ratio to the median of the thread called `name`.
@@ -314,7 +367,14 @@ impl fmt::Display for ThreadSection {
                 "threads: none recorded (wrap each thread's body in labkit::threads::account)"
             );
         }
-        writeln!(f, "threads, by exact CPU time against the median thread:")?;
+        if self.by_units {
+            writeln!(
+                f,
+                "threads, by work done (labkit::work units, counted exactly) against the median thread:"
+            )?;
+        } else {
+            writeln!(f, "threads, by exact CPU time against the median thread:")?;
+        }
         for (name, ratio) in &self.rows {
             let label = THREAD_BANDS
                 .iter()
@@ -502,6 +562,7 @@ mod thread_tests {
             start_ns: 0,
             end_ns: 1,
             idle_ns: 0,
+            units: 0,
         }
     }
 
@@ -524,6 +585,19 @@ mod thread_tests {
         let unnamed = ThreadSection::new(&[entry(None, 400), entry(None, 100), entry(None, 100)]);
         assert!(unnamed.has_unnamed());
         assert_eq!(unnamed.rows, [("(unnamed: 3 threads)".to_string(), 1.0)]);
+        // Units, where counted, outweigh CPU time: the work given decides.
+        let mut by_units = [
+            entry(Some("worker-0"), 100),
+            entry(Some("worker-1"), 400),
+            entry(Some("worker-2"), 100),
+        ];
+        for (e, units) in by_units.iter_mut().zip([2400, 600, 600]) {
+            e.units = units;
+        }
+        let section = ThreadSection::new(&by_units);
+        assert!(section.by_units);
+        assert_eq!(section.ratio("worker-0"), Some(4.0));
+        assert!(section.to_string().contains("by work done"), "{section}");
     }
 
     #[test]

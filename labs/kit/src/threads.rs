@@ -38,6 +38,9 @@ pub struct Entry {
     /// Time spent runnable but preempted by other programs is not in it, so
     /// a busy machine does not change it.
     pub idle_ns: u64,
+    /// The `labkit::work` units the body burned: the work the thread was
+    /// given, counted exactly, whatever the machine's speed or its cores.
+    pub units: u64,
 }
 
 static TABLE: parking_lot::Mutex<Vec<Entry>> = parking_lot::const_mutex(Vec::new());
@@ -52,9 +55,11 @@ fn now_ns() -> u64 {
 /// Runs `body` on the current thread, then records the thread's CPU time
 /// under its name, with when the body started and finished.
 pub fn account<R>(body: impl FnOnce() -> R) -> R {
+    let units_before = crate::work::units_burned();
     let (start_ns, cpu_before, ready_before) = snapshot();
     let result = body();
     let (end_ns, cpu_after, ready_after) = snapshot();
+    let units = crate::work::units_burned() - units_before;
     if let (Some(cpu_ns), Some(cpu_before)) = (cpu_after, cpu_before) {
         let name = std::thread::current().name().map(str::to_string);
         let ready = ready_after
@@ -69,6 +74,7 @@ pub fn account<R>(body: impl FnOnce() -> R) -> R {
             start_ns,
             end_ns,
             idle_ns,
+            units,
         });
     }
     result
@@ -112,15 +118,16 @@ pub fn cpu_time_ns() -> Option<u64> {
 pub fn save(dir: &Path) -> Result<(), Error> {
     let entries = std::mem::take(&mut *TABLE.lock());
     let mut text = String::from(
-        "# cpu_ns\tstart_ns\tend_ns\tidle_ns\tthread (- for a thread spawned without a name)\n",
+        "# cpu_ns\tstart_ns\tend_ns\tidle_ns\tunits\tthread (- for a thread spawned without a name)\n",
     );
     for e in entries {
         text.push_str(&format!(
-            "{}\t{}\t{}\t{}\t{}\n",
+            "{}\t{}\t{}\t{}\t{}\t{}\n",
             e.cpu_ns,
             e.start_ns,
             e.end_ns,
             e.idle_ns,
+            e.units,
             e.name.as_deref().unwrap_or("-")
         ));
     }
@@ -138,12 +145,12 @@ pub fn load(dir: &Path) -> Result<Vec<Entry>, String> {
             let bad = || {
                 format!(
                     "{}: line {line:?} is not \
-                     `<cpu_ns><TAB><start_ns><TAB><end_ns><TAB><idle_ns><TAB><name>`",
+                     `<cpu_ns><TAB><start_ns><TAB><end_ns><TAB><idle_ns><TAB><units><TAB><name>`",
                     path.display()
                 )
             };
-            let fields: Vec<&str> = line.splitn(5, '\t').collect();
-            let [cpu, start, end, idle, name] = fields[..] else {
+            let fields: Vec<&str> = line.splitn(6, '\t').collect();
+            let [cpu, start, end, idle, units, name] = fields[..] else {
                 return Err(bad());
             };
             let number = |s: &str| s.parse::<u64>().map_err(|_| bad());
@@ -153,6 +160,7 @@ pub fn load(dir: &Path) -> Result<Vec<Entry>, String> {
                 start_ns: number(start)?,
                 end_ns: number(end)?,
                 idle_ns: number(idle)?,
+                units: number(units)?,
             })
         })
         .collect()
@@ -193,11 +201,12 @@ mod tests {
             .iter()
             .find(|e| e.name.as_deref() == Some("busy-one"));
         if cpu_time_ns().is_some() {
-            assert!(busy.is_some_and(|e| e.cpu_ns > 100_000), "{entries:?}");
+            assert!(busy.is_some_and(|e| e.cpu_ns > 0), "{entries:?}");
+            assert!(busy.is_some_and(|e| e.units == 5), "{entries:?}");
             assert!(busy.is_some_and(|e| e.end_ns > e.start_ns), "{entries:?}");
             assert!(entries.iter().any(|e| e.name.is_none()), "{entries:?}");
         }
-        std::fs::write(dir.join(THREADS_FILE), "12\t1\t2\t0\tx\nnot a line\n").unwrap();
+        std::fs::write(dir.join(THREADS_FILE), "12\t1\t2\t0\t0\tx\nnot a line\n").unwrap();
         let err = load(dir).unwrap_err();
         assert!(
             err.contains("threads.txt") && err.contains("not a line"),
@@ -213,6 +222,7 @@ mod tests {
             start_ns: 10,
             end_ns: 10 + wall,
             idle_ns,
+            units: 0,
         };
         assert_eq!(idle_share(&[entry(100, 0), entry(100, 50)]), 0.25);
         assert_eq!(idle_share(&[]), 0.0);

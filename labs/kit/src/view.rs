@@ -248,6 +248,7 @@ fn shares(
     let mut rows: Vec<FrameShare> = by_key
         .into_iter()
         .map(|(name, n)| FrameShare {
+            expected: None,
             name,
             percent: if total == 0 {
                 0.0

@@ -2,9 +2,8 @@
 //!
 //! One thread generates blocks of data, hashes them (three parts of the
 //! work) and compresses them (one part). The profile must rank `hash`
-//! above `compress` every time, so the run must be long enough for the
-//! sampler: about 250 samples a second of CPU on this machine, whatever
-//! frequency is asked for.
+//! above `compress` every time, and a sampling profiler can only do that
+//! with enough samples.
 //!
 //! Run it a few times (`cargo run -p lab-081`) and compare the rankings.
 //! Then make the profile trustworthy and self-check with
@@ -15,10 +14,10 @@ use labkit::capture::ProfileScope;
 use labkit::work::burn;
 
 // ANCHOR: shape
-/// Blocks processed: a quick run, about 15 ms of CPU.
+/// Blocks processed: a quick run.
 const BLOCKS: u64 = 20;
 // ANCHOR_END: shape
-/// CPU per block, in `labkit::work` units (~0.14 ms each). `hash` and
+/// CPU per block, in `labkit::work` units. `hash` and
 /// `compress` split 3:1; generating the input costs as much as compressing.
 const GENERATE_UNITS: u64 = 1;
 const HASH_UNITS: u64 = 3;
@@ -26,10 +25,12 @@ const COMPRESS_UNITS: u64 = 1;
 
 fn main() -> Result<(), Error> {
     let out_dir = workbook::this_day!().out_dir();
+    // ANCHOR: run
     {
         let _profile = ProfileScope::start(&out_dir)?;
         std::hint::black_box(process_blocks(BLOCKS));
     }
+    // ANCHOR_END: run
     workbook::this_day!().report(&out_dir);
     Ok(())
 }

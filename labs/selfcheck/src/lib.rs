@@ -119,13 +119,65 @@ pub fn self_check(day: &Day, exe: &Path) {
     );
 }
 
+/// A solution's proof that its verdict does not depend on the machine:
+/// `selfcheck::passes_on_emulated_machines!()` runs the package's program
+/// on each of [`workbook::machines::EMULATED`] (a machine ten times
+/// faster, a kernel ticking at 100 Hz), applies the day's check, and
+/// requires the snapshot's very summary from each.
+#[macro_export]
+macro_rules! passes_on_emulated_machines {
+    () => {
+        $crate::passes_on_emulated_machines(
+            $crate::workbook::this_day!(),
+            ::std::path::Path::new($crate::program!()),
+        )
+    };
+}
+
+/// See [`passes_on_emulated_machines!`].
+pub fn passes_on_emulated_machines(day: &Day, exe: &Path) {
+    let Check::Files { check, .. } = day.check else {
+        panic!(
+            "Day {}'s check drives a service; emulated machines are for programs that run              to their end",
+            day.id
+        );
+    };
+    let expected =
+        snapshot_body(&workbook::root().join(day.snapshot())).unwrap_or_else(|e| panic!("{e}"));
+    for machine in workbook::machines::EMULATED {
+        let dir = scratch();
+        {
+            let _machine = one_at_a_time();
+            run_program_with(exe, dir.path(), machine.env)
+                .unwrap_or_else(|e| panic!("on {} ({:?}): {e}", machine.name, machine.env));
+        }
+        match check(dir.path()) {
+            Ok(summary) => assert_eq!(
+                summary, expected,
+                "on {} ({:?}) the solution passes, but its summary is not the snapshot's",
+                machine.name, machine.env
+            ),
+            Err(failure) => panic!(
+                "on {} ({:?}) the solution fails its check:\n{failure}",
+                machine.name, machine.env
+            ),
+        }
+    }
+}
+
 /// Runs a lab or solution binary with `--out dir` and returns its standard
 /// output. A program that cannot start, crashes or exits non-zero is an
 /// error that says so and shows what it printed.
 pub fn run_program(exe: &Path, dir: &Path) -> Result<String, String> {
+    run_program_with(exe, dir, &[])
+}
+
+/// [`run_program`], with `env` added to the program's environment.
+pub fn run_program_with(exe: &Path, dir: &Path, env: &[(&str, &str)]) -> Result<String, String> {
     let output = Command::new(exe)
         .arg("--out")
         .arg(dir)
+        .envs(env.iter().copied())
         .output()
         .map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();

@@ -17,6 +17,8 @@
 //!   hint, page) and the closing lines of a run.
 //! - [`cli`]: a day's command line (`--out`, and the day's own flags),
 //!   with defaults taken from the registry.
+//! - [`machines`]: the learners' machines every verdict must hold on
+//!   (ten times faster, a kernel ticking at 100 Hz), emulated here.
 //! - [`service`]: what a check needs from a running service; the test
 //!   harness (the `selfcheck` crate) provides the child process.
 //! - `src/bin/workbook/`: the `workbook` command, `check` (CI's project check)
@@ -28,6 +30,7 @@
 
 pub mod cli;
 pub mod days;
+pub mod machines;
 pub mod registry;
 pub mod service;
 pub mod verdict;

@@ -47,11 +47,37 @@ pub fn load_cpu_summary(
     Ok(labkit::summary::cpu(&profile, min_samples))
 }
 
+/// The failure for a CPU profile with some samples but fewer than the day
+/// ranks with. The workloads run until their profile holds enough
+/// (`labkit::capture::until_sampled`), so a short profile has one of two
+/// causes, and the verdict cannot tell which from the file: the capture
+/// stopped before the work did, or this machine's sampler fell short (the
+/// program then said so on stderr). It names both and blames neither.
+pub fn too_few_samples(day: &'static str, samples: i64, min: i64) -> Failure {
+    Failure {
+        day,
+        symptom: format!(
+            "cpu profile holds {samples} samples, fewer than the {min} this day ranks with"
+        ),
+        hint: "the work runs until the profile holds enough samples, unless the capture stopped \
+               first: does the capture live as long as the work? If the program warned that the \
+               machine's sampler fell short, the machine is the cause, not your code",
+    }
+}
+
 /// Checks that each `(frame, low, high)` has a share in `low..high`
-/// percent; the first that does not is the day's failure.
+/// percent; the first that does not is the day's failure. Once all hold,
+/// the summary keeps just those frames, printed with their ranges
+/// ([`labkit::summary::Summary::keep_checked`]), so what a snapshot holds is
+/// what the check proved.
+///
+/// Ranges are designed around the workload's true share with a margin of
+/// at least 4 standard errors at the day's sample floor
+/// ([`standard_error_points`]): a correct program falls outside one about
+/// once in 15 000 runs.
 pub fn expect_shares(
     day: &'static str,
-    summary: &labkit::summary::Summary,
+    summary: &mut labkit::summary::Summary,
     expected: &[(&str, f64, f64)],
     hint: &'static str,
 ) -> Result<(), Failure> {
@@ -71,7 +97,15 @@ pub fn expect_shares(
             });
         }
     }
+    summary.keep_checked(expected);
     Ok(())
+}
+
+/// One standard error of a share `percent` measured from `samples`
+/// independent samples, in points: `100 × √(p(1−p)/n)`.
+pub fn standard_error_points(percent: f64, samples: i64) -> f64 {
+    let p = percent / 100.0;
+    100.0 * (p * (1.0 - p) / samples.max(1) as f64).sqrt()
 }
 
 /// `part` as a share of `whole`, both times measured in the same run: the
@@ -133,6 +167,12 @@ pub fn met(held: bool) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn standard_errors_shrink_with_the_square_root_of_the_samples() {
+        assert!((standard_error_points(50.0, 100) - 5.0).abs() < 1e-9);
+        assert!((standard_error_points(80.0, 400) - 2.0).abs() < 1e-9);
+    }
 
     #[test]
     fn a_failure_reads_symptom_hint_page() {

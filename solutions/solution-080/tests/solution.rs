@@ -13,11 +13,12 @@ fn solution_output() -> PathBuf {
 #[test]
 fn summary() {
     let summary = day080::check(&solution_output()).or_fail();
-    // The bands hide the numbers; the ratio itself must be right too:
-    // about 4:1 (measured 78–82 : 18–22).
+    // The ranges hide the numbers; the ratio itself must be right too:
+    // about 4:1. With 300 samples or more, 4 standard errors either way
+    // put parse between 12 and 28 % and score between 68 and 92 %.
     let (score, parse) = (summary.percent("score"), summary.percent("parse"));
     assert!(
-        (3.0..6.0).contains(&(score / parse)),
+        (2.4..7.7).contains(&(score / parse)),
         "score:parse = {score:.0}:{parse:.0}"
     );
     insta::assert_snapshot!("summary", summary.to_string());
@@ -39,4 +40,9 @@ fn go_tool_pprof_reads_the_profile() {
 #[test]
 fn the_book_shows_the_snapshot() {
     selfcheck::assert_book_shows_snapshot(workbook::this_day!(), &[]);
+}
+
+#[test]
+fn passes_on_emulated_machines() {
+    selfcheck::passes_on_emulated_machines!();
 }

@@ -13,11 +13,12 @@ fn solution_output() -> PathBuf {
 #[test]
 fn summary() {
     let summary = day081::check(&solution_output()).or_fail();
-    // The bands hide the numbers; the ratio itself must be right too:
-    // about 3:1.
+    // The ranges hide the numbers; the ratio itself must be right too:
+    // about 3:1. With 300 samples or more, 4 standard errors either way
+    // put hash between 49 and 71 % and compress between 12 and 28 %.
     let (hash, compress) = (summary.percent("hash"), summary.percent("compress"));
     assert!(
-        (2.0..4.5).contains(&(hash / compress)),
+        (1.7..6.0).contains(&(hash / compress)),
         "hash:compress = {hash:.0}:{compress:.0}"
     );
     insta::assert_snapshot!("summary", summary.to_string());
@@ -39,4 +40,9 @@ fn go_tool_pprof_reads_the_profile() {
 #[test]
 fn the_book_shows_the_snapshot() {
     selfcheck::assert_book_shows_snapshot(workbook::this_day!(), &[]);
+}
+
+#[test]
+fn passes_on_emulated_machines() {
+    selfcheck::passes_on_emulated_machines!();
 }

@@ -14,19 +14,21 @@ use std::thread;
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, bounded};
-use labkit::capture::{Capture, FLAME_FILE, PPROF_FILE};
+use labkit::capture::{Capture, FLAME_FILE, PPROF_FILE, until_sampled};
 use labkit::work::burn;
 use labkit::{Error, atomic};
 
 // ANCHOR: shape
-/// Jobs in one run.
-const JOBS: u64 = 480;
+/// Jobs in one run, at the least: the producer goes on until the profile
+/// holds `SAMPLES` samples (Day 081), however fast the machine.
+const JOBS: u64 = 120;
+const SAMPLES: u64 = 400;
 /// Worker threads: one per core of the 2-core machine the day was written on.
 const WORKERS: usize = 2;
-/// Work per job, in `labkit::work` units (~0.14 ms each): a 4:1 split between
+/// Work per job, in `labkit::work` units: a 4:1 split between
 /// the two stages, wide enough that the profile's ranking never flips.
-const CHECKSUM_UNITS: u64 = 20;
-const ENCODE_UNITS: u64 = 5;
+const CHECKSUM_UNITS: u64 = 80;
+const ENCODE_UNITS: u64 = 20;
 /// The consumer's cost per result: it waits on a slow sink, it does not burn
 /// CPU, so it barely shows in a CPU profile although it paces the pipeline.
 const SINK_DELAY: Duration = Duration::from_micros(500);
@@ -106,7 +108,7 @@ fn run_pipeline() -> u64 {
 // ANCHOR_END: pipeline
 
 fn produce(jobs: Sender<Job>) {
-    for id in 0..JOBS {
+    for id in until_sampled(JOBS, SAMPLES) {
         let seed = id.wrapping_mul(0x9E37_79B9_7F4A_7C15);
         if jobs.send(Job { id, seed }).is_err() {
             return; // every worker has gone: nothing left to feed

@@ -55,3 +55,8 @@ fn a_file_that_is_not_dhat_json_is_named_in_the_error() {
     );
     std::fs::remove_file(not_dhat).unwrap();
 }
+
+#[test]
+fn passes_on_emulated_machines() {
+    selfcheck::passes_on_emulated_machines!();
+}

@@ -44,3 +44,8 @@ fn go_tool_pprof_reads_the_block_profile() {
 fn the_book_shows_the_snapshot() {
     selfcheck::assert_book_shows_snapshot(workbook::this_day!(), &[]);
 }
+
+#[test]
+fn passes_on_emulated_machines() {
+    selfcheck::passes_on_emulated_machines!();
+}

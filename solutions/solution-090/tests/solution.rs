@@ -35,3 +35,8 @@ fn a_file_that_is_not_a_chrome_trace_is_named_in_the_error() {
     );
     std::fs::remove_file(not_trace).unwrap();
 }
+
+#[test]
+fn passes_on_emulated_machines() {
+    selfcheck::passes_on_emulated_machines!();
+}

@@ -21,3 +21,8 @@ fn summary() {
 fn the_book_shows_the_snapshot() {
     selfcheck::assert_book_shows_snapshot(workbook::this_day!(), &[]);
 }
+
+#[test]
+fn passes_on_emulated_machines() {
+    selfcheck::passes_on_emulated_machines!();
+}

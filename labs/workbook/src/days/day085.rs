@@ -53,15 +53,29 @@ impl fmt::Display for Profiles {
     /// workers wait four times as long as the one producer does not move:
     /// every thread of the pipeline waits on the slow consumer somehow.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{}", self.cpu)?;
+        // How many samples the idle pipeline's CPU profile holds depends on
+        // the machine (its speed, its kernel's tick), so it is not printed:
+        // on a 1000 Hz kernel the same run gives four times as many.
+        writeln!(
+            f,
+            "cpu profile: not ranked (the pipeline waits far more than it works)"
+        )?;
         writeln!(f, "block profile")?;
         if self.block.samples < self.block.min_samples {
             return writeln!(f, "contentions: too few (under {})", self.block.min_samples);
         }
         writeln!(f, "contentions: ≥ {}", self.block.min_samples)?;
         writeln!(f, "waiting time by thread (stacks that hold its function):")?;
+        // The range the check held each share to, once it has held: a band
+        // computed from this run would flip when a share sits near its edge.
         for (name, who) in THREADS {
-            let band = summary::band(self.block.percent(name)).unwrap_or("under 3%");
+            let expected = self.block.frames.iter().find(|f| f.name == name);
+            let band = match expected.and_then(|f| f.expected) {
+                Some((low, high)) => format!("{low:.0}–{high:.0}%"),
+                None => summary::band(self.block.percent(name))
+                    .unwrap_or("under 3%")
+                    .to_string(),
+            };
             writeln!(f, "  {band:<8} {name} ({who})")?;
         }
         Ok(())
@@ -84,7 +98,7 @@ pub fn check(dir: &Path) -> Result<Profiles, Failure> {
     let cpu = profile::load(&dir.join("cpu.pb.gz")).map_err(unreadable)?;
     let block = profile::load(&dir.join("block.pb.gz")).map_err(unreadable)?;
     let cpu = summary::summarise(&cpu, Kind::Cpu, MIN_CPU_SAMPLES);
-    let block = summary::summarise(&block, Kind::Block, MIN_CONTENTIONS);
+    let mut block = summary::summarise(&block, Kind::Block, MIN_CONTENTIONS);
     if block.samples == 0 {
         return Err(fail(
             "block profile has 0 contentions: block sampling was never turned on".into(),
@@ -105,7 +119,7 @@ pub fn check(dir: &Path) -> Result<Profiles, Failure> {
     // waiting splits about 4:1 whatever else the machine is doing.
     crate::verdict::expect_shares(
         DAY,
-        &block,
+        &mut block,
         &[("worker", 65.0, 92.0), ("produce", 8.0, 35.0)],
         "run with the default --workers and --items, and keep the consumer's delay",
     )?;

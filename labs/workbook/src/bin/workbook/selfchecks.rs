@@ -38,6 +38,15 @@ fn cargo() -> String {
 /// them, at most one per core at a time. Service days go first: they take
 /// longest, and starting them first keeps the total short.
 pub fn run(days: &[&'static Day]) -> Vec<Outcome> {
+    run_with(days, &[])
+}
+
+/// [`run`], with `env` added to every self-check's environment (and so to
+/// the lab it runs): an emulated machine, [`workbook::machines`].
+pub fn run_with(
+    days: &[&'static Day],
+    env: &'static [(&'static str, &'static str)],
+) -> Vec<Outcome> {
     let root = workbook::root();
     let (executables, build_log) = build(&root, days);
     let mut queue: Vec<&'static Day> = days.to_vec();
@@ -53,7 +62,7 @@ pub fn run(days: &[&'static Day]) -> Vec<Outcome> {
                         return;
                     };
                     let outcome = match executables.iter().find(|(id, _)| *id == day.id) {
-                        Some((_, exe)) => run_one(&root, day, exe),
+                        Some((_, exe)) => run_one(&root, day, exe, env),
                         None => Outcome {
                             day,
                             verdict: Verdict::DoesNotBuild(compile_error(&build_log, day)),
@@ -148,12 +157,18 @@ fn compile_error(build_log: &str, day: &Day) -> String {
     format!("it does not compile: cargo test -p {} shows why", day.lab())
 }
 
-fn run_one(root: &Path, day: &'static Day, exe: &Path) -> Outcome {
+fn run_one(
+    root: &Path,
+    day: &'static Day,
+    exe: &Path,
+    env: &[(&'static str, &'static str)],
+) -> Outcome {
     let started = Instant::now();
     let output = Command::new(exe)
         .current_dir(root.join(day.lab_dir()))
         .args(["--color", "never", "--test-threads", "1"])
         .env("RUST_BACKTRACE", "0")
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .output();
     let elapsed = started.elapsed();
