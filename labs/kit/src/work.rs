@@ -62,6 +62,29 @@ pub fn burn(units: u64, seed: u64) -> u64 {
     black_box(x)
 }
 
+/// Burns `cpu` of the current thread's CPU time, a unit at a time, and
+/// returns a value that depends on every round.
+///
+/// For work whose *duration* a verdict leans on (a job a heartbeat must
+/// not wait for, a stall measured against a tick), a size in units would
+/// make the job ten times shorter on a fast laptop; a size in CPU time
+/// (the kernel's own clock for this thread, `CLOCK_THREAD_CPUTIME_ID`) is
+/// the same on every machine, busy or idle, and [`SPEEDUP_ENV`] leaves it
+/// alone. Where the thread's clock cannot be read, it burns
+/// `cpu / 0.14 ms` units, the unit's cost where the workbook was written.
+#[inline(never)]
+pub fn burn_cpu(cpu: std::time::Duration, seed: u64) -> u64 {
+    let cpu_ns = u64::try_from(cpu.as_nanos()).unwrap_or(u64::MAX);
+    let mut x = seed;
+    let Some(start) = crate::threads::cpu_time_ns() else {
+        return burn(cpu_ns / 140_000, seed);
+    };
+    while crate::threads::cpu_time_ns().map_or(true, |now| now.saturating_sub(start) < cpu_ns) {
+        x = burn(1, x);
+    }
+    black_box(x)
+}
+
 /// The units the current thread has burned so far.
 pub fn units_burned() -> u64 {
     BURNED.with(Cell::get)
@@ -107,6 +130,16 @@ mod tests {
             units_burned()
         });
         assert_eq!(other.join().unwrap(), 1);
+    }
+
+    #[test]
+    fn burn_cpu_burns_cpu_time_not_loops() {
+        let Some(before) = crate::threads::cpu_time_ns() else {
+            return; // no thread clock here
+        };
+        burn_cpu(std::time::Duration::from_millis(20), 7);
+        let spent = crate::threads::cpu_time_ns().unwrap() - before;
+        assert!((20_000_000..60_000_000).contains(&spent), "{spent} ns");
     }
 
     #[test]

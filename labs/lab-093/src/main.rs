@@ -13,10 +13,10 @@
 use std::hint::black_box;
 
 use labkit::Error;
-use labkit::capture::Capture;
+use labkit::capture::{Capture, until_sampled};
 use labkit::profile::Profile;
 use labkit::work::burn;
-use workbook::days::day093::{self, Costs, REQUESTS, Verdict, Version};
+use workbook::days::day093::{self, Costs, SAMPLES, Verdict, Version};
 
 fn main() -> Result<(), Error> {
     let out_dir = workbook::this_day!().out_dir();
@@ -24,8 +24,8 @@ fn main() -> Result<(), Error> {
     // ANCHOR: runs
     // One run of each version. The new version was profiled on a busier
     // day: its run served twice the requests.
-    let before = profile_runs(&out_dir, Version::Before, 1, REQUESTS)?;
-    let after = profile_runs(&out_dir, Version::After, 1, 2 * REQUESTS)?;
+    let before = profile_runs(&out_dir, Version::Before, 1, SAMPLES)?;
+    let after = profile_runs(&out_dir, Version::After, 1, 2 * SAMPLES)?;
     // ANCHOR_END: runs
 
     let verdict = compare(&before, &after);
@@ -54,18 +54,19 @@ fn compare(before: &[Profile], after: &[Profile]) -> Verdict {
 }
 // ANCHOR_END: compare
 
-/// Profiles `runs` runs of `version`, each serving `requests` requests,
-/// and saves each profile under the output directory.
+/// Profiles `runs` runs of `version`, each serving requests until its
+/// profile holds `samples` samples, and saves each profile under the
+/// output directory.
 fn profile_runs(
     out_dir: &std::path::Path,
     version: Version,
     runs: usize,
-    requests: u64,
+    samples: u64,
 ) -> Result<Vec<Profile>, Error> {
     let mut profiles = Vec::new();
     for run in 1..=runs {
         let capture = Capture::start()?;
-        black_box(serve(version.costs(), requests));
+        black_box(serve(version.costs(), samples));
         let recorded = capture.stop()?;
         day093::save_run(out_dir, version, run, &recorded)?;
         profiles.push(recorded.profile().clone());
@@ -75,8 +76,9 @@ fn profile_runs(
 
 // ANCHOR: handler
 #[inline(never)]
-fn serve(costs: Costs, requests: u64) -> u64 {
-    (0..requests).fold(0, |digest, request| digest ^ handle(costs, request))
+fn serve(costs: Costs, samples: u64) -> u64 {
+    // Requests keep coming until the profile holds `samples` samples.
+    until_sampled(1, samples).fold(0, |digest, request| digest ^ handle(costs, request))
 }
 
 #[inline(never)]

@@ -9,9 +9,12 @@ use crate::verdict::Failure;
 
 pub const DAY: &str = crate::registry::module_day(module_path!());
 
-/// The batch: 8 uploads of about 0.1 s of CPU each.
+/// The batch: 8 uploads of 0.1 s of CPU each. A job's size is CPU time,
+/// not a loop count (`labkit::work::burn_cpu`): on a laptop ten times
+/// faster a loop-sized job took 10 ms, and the heartbeat's yardstick (a
+/// share of one job) shrank to the timer's own jitter.
 pub const JOBS: u64 = 8;
-pub const HASH_UNITS: u64 = 700;
+pub const HASH_CPU: Duration = Duration::from_millis(100);
 /// The heartbeat's period.
 pub const TICK: Duration = Duration::from_millis(10);
 

@@ -13,8 +13,7 @@ use crate::verdict::Failure;
 
 pub const DAY: &str = crate::registry::module_day(module_path!());
 
-/// CPU per request in each step of the handler, in `labkit::work` units
-/// (~0.14 ms each).
+/// CPU per request in each step of the handler, in `labkit::work` units.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Costs {
     pub parse: u64,
@@ -38,9 +37,14 @@ pub const AFTER: Costs = Costs {
 };
 // ANCHOR_END: versions
 
-/// Requests served by one run of the old version (~0.5 s of CPU). The new
-/// version's runs serve twice as many: they were taken on a busier day.
-pub const REQUESTS: u64 = 350;
+/// Samples one run of the old version collects: it serves requests until
+/// its profile holds this many (`labkit::capture::until_sampled`), so
+/// every machine and kernel tick gets the same evidence. The new version's
+/// runs collect twice as many, serving twice the requests: they were taken
+/// on a busier day. Three runs pooled give 360 samples before and 720
+/// after; a 40-point change is then 4 standard errors from the edges of
+/// its band.
+pub const SAMPLES: u64 = 120;
 
 /// The handler's steps, as the profile names them.
 pub const FUNCTIONS: [&str; 3] = ["parse", "validate", "render"];
