@@ -34,7 +34,12 @@ fn child() {
     match scope.as_str() {
         "cpu" => {
             let _profile = ProfileScope::start(dir).unwrap();
-            std::hint::black_box(labkit::work::burn(200, 7));
+            // Samples, not a loop count: 200 units (28 ms here) gave an
+            // empty profile now and then, and a flame graph too small for
+            // the test's "room for one file, not both".
+            for _ in labkit::capture::until_sampled(1, 20) {
+                std::hint::black_box(labkit::work::burn(10, 7));
+            }
         }
         "heap" => {
             let _heap = HeapScope::start(dir).unwrap();
