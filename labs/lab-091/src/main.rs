@@ -19,7 +19,7 @@ use std::hint::black_box;
 
 use criterion::Criterion;
 use labkit::Error;
-use labkit::capture::FREQUENCY_HZ;
+use labkit::capture::frequency_hz;
 use pprof::criterion::{Output, PProfProfiler};
 use workbook::days::day091;
 
@@ -49,7 +49,7 @@ fn main() -> Result<(), Error> {
     // the given time with the profiler on, which writes profile.pb.
     let mut profiled = Criterion::default()
         .output_directory(&criterion_dir)
-        .with_profiler(PProfProfiler::new(FREQUENCY_HZ, Output::Protobuf))
+        .with_profiler(PProfProfiler::new(frequency_hz()?, Output::Protobuf))
         .profile_time(Some(day091::PROFILE_TIME));
     benchmarks(&mut profiled, &data);
     // ANCHOR_END: run
