@@ -205,9 +205,11 @@ impl Capture {
 
 impl Drop for Capture {
     fn drop(&mut self) {
-        if std::mem::take(&mut self.running)
-            && let Some(guard) = RUNNING.lock().take()
-        {
+        if !std::mem::take(&mut self.running) {
+            return;
+        }
+        let guard = RUNNING.lock().take();
+        if let Some(guard) = guard {
             pprof_temp::stopping(guard);
         }
     }
@@ -221,10 +223,22 @@ impl Drop for Capture {
 /// the sample it was taking, so ask every few milliseconds, not in a tight
 /// loop: [`until_sampled`] asks at most every [`CHECK_EVERY`].
 pub fn samples_so_far() -> Option<u64> {
+    count().ok().flatten()
+}
+
+/// [`samples_so_far`], with pprof-rs's error when it cannot count (its
+/// temporary file gone, say) told apart from "no capture runs".
+fn count() -> Result<Option<u64>, String> {
     let running = RUNNING.lock();
-    let report = running.as_ref()?.report().build_unresolved().ok()?;
+    let Some(guard) = running.as_ref() else {
+        return Ok(None);
+    };
+    let report = guard
+        .report()
+        .build_unresolved()
+        .map_err(|e| format!("cannot count the samples so far: {e}"))?;
     let total: isize = report.data.values().sum();
-    Some(u64::try_from(total).unwrap_or(0))
+    Ok(Some(u64::try_from(total).unwrap_or(0)))
 }
 
 /// How often [`until_sampled`] asks the profiler for its count.
@@ -237,6 +251,12 @@ pub const CHECK_EVERY: std::time::Duration = std::time::Duration::from_millis(10
 /// CPU without collecting its samples is not going to: [`until_sampled`]
 /// gives up there, and says so, rather than run for ever.
 pub const GIVE_UP_BELOW_HZ: f64 = 10.0;
+
+/// CPU-seconds after which a capture that holds no sample at all is taken
+/// for one that never will: any kernel gives a busy thread a sample per
+/// 10 ms tick, so a second of CPU without one means the signal is not
+/// delivered (some sandboxes block it).
+pub const NOTHING_AFTER_CPU_SECONDS: f64 = 1.0;
 
 /// Round numbers for a workload whose size is set by the evidence it must
 /// produce, not by a loop count: `0, 1, 2, …` up to `at_least`, then on
@@ -282,8 +302,13 @@ impl UntilSampled {
             return false;
         }
         self.last_check = Some(now);
-        let Some(held) = samples_so_far() else {
-            return true;
+        let held = match count() {
+            Ok(Some(held)) => held,
+            Ok(None) => return true,
+            Err(e) => {
+                eprintln!("labkit: {e}; the work stops here");
+                return true;
+            }
         };
         if held >= self.samples {
             return true;
@@ -291,6 +316,13 @@ impl UntilSampled {
         let burned = process_cpu()
             .zip(self.cpu_start)
             .map_or(0.0, |(now, start)| now.saturating_sub(start).as_secs_f64());
+        if held == 0 && burned > NOTHING_AFTER_CPU_SECONDS {
+            eprintln!(
+                "labkit: the CPU profiler took no sample in {burned:.1} s of CPU: this machine \
+                 does not deliver its profiling signal (SIGPROF), so the work stops here"
+            );
+            return true;
+        }
         if burned > self.samples as f64 / GIVE_UP_BELOW_HZ {
             eprintln!(
                 "labkit: the CPU profiler collected {held} samples in {burned:.1} s of CPU \

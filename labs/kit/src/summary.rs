@@ -302,8 +302,9 @@ const THREAD_BANDS: &[(f64, &str)] = &[
 /// count nor a busy scheduler can change. (Its CPU time would be the
 /// kernel's measure of the same work, plus whatever it spent spinning,
 /// waking and being interrupted: on a 16-core machine that noise alone
-/// moved a 4× worker under 3×.) Threads that burned no units are compared
-/// by exact CPU time instead.
+/// moved a 4× worker under 3×.) If no thread burned a unit (work that is
+/// not `labkit::work`), every thread is compared by exact CPU time
+/// instead; the two are never mixed.
 ///
 /// Threads spawned without a name cannot be told apart, in a profile or
 /// here: they are merged into one row, `(unnamed: N threads)`, which is

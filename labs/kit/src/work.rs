@@ -79,7 +79,7 @@ pub fn burn_cpu(cpu: std::time::Duration, seed: u64) -> u64 {
     let Some(start) = crate::threads::cpu_time_ns() else {
         return burn(cpu_ns / 140_000, seed);
     };
-    while crate::threads::cpu_time_ns().is_none_or(|now| now.saturating_sub(start) < cpu_ns) {
+    while crate::threads::cpu_time_ns().is_some_and(|now| now.saturating_sub(start) < cpu_ns) {
         x = burn(1, x);
     }
     black_box(x)

@@ -138,8 +138,6 @@ fn stats_latencies(addr: SocketAddr, count: usize, gap: Duration) -> Result<Vec<
     Ok(times)
 }
 
-/// Judges the answer to a second capture asked for while the first ran
-/// (`None`: the first was over before the check could ask).
 /// The capture the service ran, and the request it refused. The long
 /// capture is asked for 200 ms before the short one, but on a busy machine
 /// the short one can still reach the service first: then it is the one
@@ -156,6 +154,8 @@ fn captured_first(
     }
 }
 
+/// Judges the answer to a second capture asked for while the first ran
+/// (`None`: the first was over before the check could ask).
 fn one_at_a_time(second: Option<std::io::Result<http::Response>>) -> Result<(), Failure> {
     let hint = "keep the one-at-a-time guard for the whole capture: hand it to the capture \
                 (as `capture(seconds, capturing)` does) and answer 409 while it runs";
