@@ -24,16 +24,16 @@ use labkit::work::burn;
 // ANCHOR: shape
 /// Jobs in one run, at the least: the producer goes on until the profile
 /// holds `SAMPLES` samples (Day 081), however fast the machine.
-const JOBS: u64 = 30;
+const JOBS: u64 = 120;
 const SAMPLES: u64 = 400;
 /// Worker threads: one per core of the 2-core machine the day was written on.
 const WORKERS: usize = 2;
 /// Work per job, in `labkit::work` units: a 4:1 split between
 /// the two stages, wide enough that the profile's ranking never flips.
-const CHECKSUM_UNITS: u64 = 320;
-const ENCODE_UNITS: u64 = 80;
+const CHECKSUM_UNITS: u64 = 80;
+const ENCODE_UNITS: u64 = 20;
 /// The consumer's cost per result: it waits on a slow sink, it does not burn
-/// CPU, so it barely shows in a CPU profile although every result waits on it.
+/// CPU, so it barely shows in a CPU profile although it paces the pipeline.
 const SINK_DELAY: Duration = Duration::from_micros(500);
 /// Room for a few jobs in each channel: enough to keep workers busy, small
 /// enough that a slow stage pushes back on the one before it.
