@@ -176,11 +176,6 @@ impl Capture {
         Ok(Capture { running: true })
     }
 
-    /// How many samples this capture holds so far (see [`samples_so_far`]).
-    pub fn samples(&self) -> u64 {
-        samples_so_far().unwrap_or(0)
-    }
-
     /// Stops sampling and resolves the stacks to function names.
     pub fn stop(mut self) -> Result<CpuProfile, Error> {
         if !std::mem::take(&mut self.running) {
@@ -472,11 +467,6 @@ impl ProfileScope {
             capture: Some(Capture::start()?),
             dir: dir.to_path_buf(),
         })
-    }
-
-    /// How many samples the profile holds so far.
-    pub fn samples(&self) -> u64 {
-        self.capture.as_ref().map_or(0, Capture::samples)
     }
 }
 

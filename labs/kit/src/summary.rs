@@ -56,6 +56,19 @@ pub struct FrameShare {
     pub expected: Option<(f64, f64)>,
 }
 
+impl FrameShare {
+    /// How a summary writes the share: the range a check held it to, once
+    /// it has held (`65–92%`, or `≥ 90%` for a range reaching 100), else
+    /// its band (empty below the cutoff).
+    pub fn label(&self) -> String {
+        match self.expected {
+            Some((low, high)) if high >= 100.0 => format!("≥ {low:.0}%"),
+            Some((low, high)) => format!("{low:.0}–{high:.0}%"),
+            None => band(self.percent).unwrap_or("").to_string(),
+        }
+    }
+}
+
 /// What a summary counts and weighs, for each kind of profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -268,12 +281,7 @@ impl fmt::Display for Summary {
             let which = if checked { " the day checks" } else { "" };
             writeln!(f, "own frames{which}, {}:", self.kind.ranked_by())?;
             for frame in &self.frames {
-                let label = match frame.expected {
-                    Some((low, high)) if high >= 100.0 => format!("≥ {low:.0}%"),
-                    Some((low, high)) => format!("{low:.0}–{high:.0}%"),
-                    None => band(frame.percent).unwrap_or("").to_string(),
-                };
-                writeln!(f, "  {label:<8} {}", frame.name)?;
+                writeln!(f, "  {:<8} {}", frame.label(), frame.name)?;
             }
         }
         if let Some(threads) = &self.threads {

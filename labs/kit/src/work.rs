@@ -102,6 +102,16 @@ pub fn rounds_per_unit() -> u64 {
     )
 }
 
+/// Checks both emulation settings ([`SPEEDUP_ENV`] and
+/// [`crate::capture::SAMPLE_HZ_ENV`]) as the environment holds them, so a
+/// program can refuse a bad one before any work starts.
+pub fn check_emulation_settings() -> Result<(), String> {
+    speedup(std::env::var(SPEEDUP_ENV).ok().as_deref())?;
+    crate::capture::frequency_hz()
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
 /// Parses the speed-up: absent means 1; otherwise a whole number from 1 to
 /// 1000.
 pub fn speedup(value: Option<&str>) -> Result<u64, String> {

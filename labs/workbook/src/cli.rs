@@ -50,16 +50,7 @@ impl Day {
         }
         // The emulation settings, read now: a bad one is refused before any
         // work starts, not by whichever thread burns first.
-        if let Err(e) =
-            labkit::work::speedup(std::env::var(labkit::work::SPEEDUP_ENV).ok().as_deref()).and(
-                labkit::capture::sample_hz(
-                    std::env::var(labkit::capture::SAMPLE_HZ_ENV)
-                        .ok()
-                        .as_deref(),
-                )
-                .map(|_| 1),
-            )
-        {
+        if let Err(e) = labkit::work::check_emulation_settings() {
             command.error(ErrorKind::ValueValidation, e).exit();
         }
         crate::service::stop_with_stdin_if_asked();

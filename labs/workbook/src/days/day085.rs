@@ -69,13 +69,12 @@ impl fmt::Display for Profiles {
         // The range the check held each share to, once it has held: a band
         // computed from this run would flip when a share sits near its edge.
         for (name, who) in THREADS {
-            let expected = self.block.frames.iter().find(|f| f.name == name);
-            let band = match expected.and_then(|f| f.expected) {
-                Some((low, high)) => format!("{low:.0}–{high:.0}%"),
-                None => summary::band(self.block.percent(name))
-                    .unwrap_or("under 3%")
-                    .to_string(),
-            };
+            let band = self
+                .block
+                .frames
+                .iter()
+                .find(|f| f.name == name)
+                .map_or_else(|| "under 3%".to_string(), |f| f.label());
             writeln!(f, "  {band:<8} {name} ({who})")?;
         }
         Ok(())
