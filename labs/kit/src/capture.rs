@@ -8,8 +8,11 @@
 //! # Ok::<(), labkit::Error>(())
 //! ```
 
+use std::collections::HashMap;
+
 use crate::Error;
 use crate::profile::{self, Recorded};
+use crate::proto;
 
 /// Samples per second of CPU time we ask for (unless [`SAMPLE_HZ_ENV`]
 /// emulates a slower kernel). pprof-rs drives sampling with
@@ -190,9 +193,7 @@ impl Capture {
             .build()
             .map_err(|e| Error::new(format!("cannot build the CPU profile: {e}")));
         pprof_temp::stopping(guard);
-        let proto = report?
-            .pprof()
-            .map_err(|e| Error::new(format!("cannot encode the CPU profile: {e}")))?;
+        let proto = encode(&report?);
         Recorded::new(proto, "cpu", 0)
             .map_err(|e| Error::new(format!("pprof-rs produced a profile we cannot read: {e}")))
     }
@@ -433,6 +434,112 @@ fn strip_profiler_frames(frames: &mut pprof::Frames) {
     };
     if let Some(last) = frames.frames.iter().rposition(is_profiler) {
         frames.frames.drain(..=last);
+    }
+}
+
+/// The report as a pprof profile: two sample types (`samples`/`count`,
+/// `cpu`/`nanoseconds`, one sampling period per sample), a `thread` label
+/// on every sample, and, for now, one location per function (the first
+/// line seen stands for all of its lines).
+fn encode(report: &pprof::Report) -> proto::Profile {
+    let mut strings = Strings::default();
+    let mut functions: Vec<proto::Function> = Vec::new();
+    let mut locations: Vec<proto::Location> = Vec::new();
+    let mut location_of: HashMap<String, u64> = HashMap::new();
+    let mut samples = Vec::new();
+    let period = 1_000_000_000 / i64::from(report.timing.frequency.max(1));
+    let thread = strings.index("thread");
+    for (frames, &count) in &report.data {
+        let mut location_id = Vec::new();
+        for symbol in frames.frames.iter().flatten() {
+            let name = symbol.name();
+            let id = match location_of.get(&name) {
+                Some(&id) => id,
+                None => {
+                    let id = functions.len() as u64 + 1;
+                    functions.push(proto::Function {
+                        id,
+                        name: strings.index(&name),
+                        system_name: strings.index(&symbol.sys_name()),
+                        filename: strings.index(&symbol.filename()),
+                        start_line: 0,
+                    });
+                    locations.push(proto::Location {
+                        id,
+                        line: vec![proto::Line {
+                            function_id: id,
+                            line: i64::from(symbol.lineno()),
+                        }],
+                        ..Default::default()
+                    });
+                    location_of.insert(name, id);
+                    id
+                }
+            };
+            location_id.push(id);
+        }
+        let count = count as i64;
+        samples.push(proto::Sample {
+            location_id,
+            value: vec![count, count * period],
+            label: vec![proto::Label {
+                key: thread,
+                str: strings.index(&frames.thread_name_or_id()),
+                ..Default::default()
+            }],
+        });
+    }
+    let samples_count = proto::ValueType {
+        ty: strings.index("samples"),
+        unit: strings.index("count"),
+    };
+    let cpu_time = proto::ValueType {
+        ty: strings.index("cpu"),
+        unit: strings.index("nanoseconds"),
+    };
+    let since_epoch = report
+        .timing
+        .start_time
+        .duration_since(std::time::SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    proto::Profile {
+        sample_type: vec![samples_count, cpu_time],
+        sample: samples,
+        location: locations,
+        function: functions,
+        string_table: strings.table,
+        time_nanos: i64::try_from(since_epoch.as_nanos()).unwrap_or(i64::MAX),
+        duration_nanos: i64::try_from(report.timing.duration.as_nanos()).unwrap_or(i64::MAX),
+        period_type: Some(cpu_time),
+        period,
+        ..Default::default()
+    }
+}
+
+/// A pprof string table: each string once, "" first.
+struct Strings {
+    table: Vec<String>,
+    index: HashMap<String, i64>,
+}
+
+impl Default for Strings {
+    fn default() -> Strings {
+        Strings {
+            table: vec![String::new()],
+            index: HashMap::from([(String::new(), 0)]),
+        }
+    }
+}
+
+impl Strings {
+    fn index(&mut self, s: &str) -> i64 {
+        if let Some(&i) = self.index.get(s) {
+            return i;
+        }
+        let i = self.table.len() as i64;
+        self.table.push(s.to_owned());
+        self.index.insert(s.to_owned(), i);
+        i
     }
 }
 

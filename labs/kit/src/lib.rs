@@ -24,12 +24,19 @@
 //!   HTTP server that times out half-sent requests.
 //! - [`work`]: CPU work of a known size for workloads.
 //! - [`view`]: the summary's other views (a sample type, per thread, from a URL).
+//!
+//! A program links only what it records: the readers, the CPU profiler and
+//! the contention profiles are always there; the features `heap` (dhat),
+//! `trace` (tracing-chrome), `tasks` (tokio task dumps), `net` (the accept
+//! loop) and `endpoints` (the service's `/debug/pprof/` set, its HTTP
+//! server and jemalloc's live heap) add the recorders that need more.
 
 pub mod atomic;
 pub mod capture;
 pub mod cli;
 pub mod contention;
 pub mod diff;
+#[cfg(feature = "endpoints")]
 pub mod endpoints;
 mod error;
 pub mod flame;
@@ -38,6 +45,7 @@ pub mod http;
 pub mod net;
 pub mod out;
 pub mod profile;
+pub mod proto;
 pub mod summary;
 pub mod tasks;
 pub mod threads;

@@ -11,9 +11,13 @@
 //! does the same, and logs a failure at most once per [`LOG_EVERY`],
 //! saying how many it did not print.
 
+#[cfg(feature = "net")]
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+#[cfg(feature = "net")]
+use std::time::Instant;
 
+#[cfg(feature = "net")]
 use tokio::net::{TcpListener, TcpStream};
 
 /// The first wait after a failed accept; it doubles at each further one.
@@ -25,6 +29,7 @@ pub const LOG_EVERY: Duration = Duration::from_secs(1);
 
 /// A listener whose [`accept`](Acceptor::accept) waits and retries, never
 /// spins, when accepting fails.
+#[cfg(feature = "net")]
 pub struct Acceptor {
     listener: TcpListener,
     delay: Option<Duration>,
@@ -32,6 +37,7 @@ pub struct Acceptor {
     unlogged: u64,
 }
 
+#[cfg(feature = "net")]
 impl Acceptor {
     pub fn new(listener: TcpListener) -> Acceptor {
         Acceptor {
@@ -114,6 +120,7 @@ impl Limits {
 /// with `limits`: no client can hold a connection by sending half a
 /// request, and a failing accept is waited out ([`Acceptor`]). Stopping
 /// closes the listener; requests in flight are cut.
+#[cfg(feature = "endpoints")]
 pub async fn serve(
     listener: TcpListener,
     router: axum::Router,
@@ -142,6 +149,7 @@ pub async fn serve(
 
 /// Reads the request's body within the limits, then lets `router` answer
 /// within its time.
+#[cfg(feature = "endpoints")]
 async fn answer(
     router: axum::Router,
     limits: Limits,

@@ -9,11 +9,11 @@ use std::fmt;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
+use crate::proto as protos;
 use flate2::Compression;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
-use pprof::protos;
-use pprof::protos::Message;
+use prost::Message;
 
 use crate::{Error, atomic, flame};
 

@@ -21,6 +21,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
+#[cfg(feature = "tasks")]
 use std::time::Duration;
 
 use crate::Error;
@@ -45,12 +46,13 @@ pub struct TaskDump {
 }
 
 /// Dumps every task of the runtime behind `handle`, giving up after
-/// `timeout`.
+/// `timeout` (feature `tasks`).
+#[cfg(feature = "tasks")]
 pub async fn dump(handle: &tokio::runtime::Handle, timeout: Duration) -> Result<TaskDump, Error> {
     imp::dump(handle, timeout).await
 }
 
-#[cfg(all(tokio_unstable, target_os = "linux"))]
+#[cfg(all(feature = "tasks", tokio_unstable, target_os = "linux"))]
 mod imp {
     use super::*;
 
@@ -84,7 +86,7 @@ mod imp {
     }
 }
 
-#[cfg(not(all(tokio_unstable, target_os = "linux")))]
+#[cfg(all(feature = "tasks", not(all(tokio_unstable, target_os = "linux"))))]
 mod imp {
     use super::*;
 

@@ -1,12 +1,12 @@
 //! A program that links labkit starts without a word from jemalloc.
 //!
-//! `.cargo/config.toml` builds jemalloc's malloc_conf with profiling on (for
-//! Day 089's live heap profile). A jemalloc compiled without its profiler
-//! rejects that conf on every start ("<jemalloc>: Invalid conf pair:
-//! prof:true"), which is what `cargo run -p labkit` and `cargo progress`
-//! printed until labkit asked for the profiler itself. Run it as
-//! `cargo test -p labkit`: in a whole-workspace build, Day 089's crates
-//! turn the profiler on for everyone and hide the mistake.
+//! Once, jemalloc's options (profiling on, for Day 089's live heap) were
+//! set for every build in `.cargo/config.toml`, and a jemalloc compiled
+//! without its profiler rejected them on every start ("<jemalloc>: Invalid
+//! conf pair: prof:true"): `cargo run -p labkit` and `cargo progress`
+//! printed it. The options now belong to the `live-heap` crate, which only
+//! Day 089's programs link. labkit's tests build it with every feature, so
+//! jemalloc (through jemalloc_pprof) is in this binary: it must stay quiet.
 
 use std::process::Command;
 

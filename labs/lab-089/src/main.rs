@@ -35,7 +35,7 @@ use workbook::days::day089;
 // jemalloc as the allocator, for its sampling heap profiler: what
 // `/debug/pprof/heap` serves.
 #[global_allocator]
-static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+static ALLOC: live_heap::Jemalloc = live_heap::Jemalloc;
 
 /// What the service shares between its HTTP handlers and its pipeline.
 struct App {

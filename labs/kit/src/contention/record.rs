@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, LazyLock, Once};
 use std::time::{Instant, SystemTime};
 
-use pprof::protos;
+use crate::proto as protos;
 
 use super::{BLOCK_RATE, MUTEX_FRACTION};
 use crate::profile::Recorded;
