@@ -101,7 +101,6 @@ pub fn self_check(day: &Day, exe: &Path) {
             check(dir.path())
         }
         Check::Service(check) => check(launch, exe, dir.path()),
-        Check::NotWritten => panic!("Day {} has no lab yet", day.id),
     }
     .or_fail();
     if !day.lab_matches_solution {
@@ -449,8 +448,8 @@ mod tests {
     }
 
     #[test]
-    fn every_written_day_has_its_snapshot() {
-        for day in workbook::DAYS.iter().filter(|d| d.written()) {
+    fn every_day_has_its_snapshot() {
+        for day in workbook::DAYS {
             snapshot_body(&workbook::root().join(day.snapshot())).unwrap();
         }
     }

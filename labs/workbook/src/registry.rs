@@ -1,18 +1,24 @@
 //! Every day of the workbook, in book order, declared once.
 //!
-//! An entry holds what cannot be derived: the id, the title, the symptom
-//! the lab as shipped must fail with, and how the day is checked.
-//! Everything else follows from the id by convention — the packages
-//! `lab-083` and `solution-083`, the page `book/day-083.md`, the snapshot
+//! An entry holds what cannot be derived: the day's module (`day083` is
+//! Day 083: its id, its `check` and its `report` all come from it), its
+//! month and week, its title, the symptom the lab as shipped must fail
+//! with, and how the day is checked. Everything else follows from the id
+//! by convention — the packages `lab-083` and `solution-083`, the page
+//! `book/day-083.md`, the snapshot
 //! `solutions/solution-083/tests/snapshots/solution__summary.snap`, the
-//! output directory `lab-out/083/` — and `cargo run -p workbook -- check`
-//! proves the files are where the conventions say.
+//! output directory `lab-out/083/` — and `cargo workbook check` proves the
+//! files are where the conventions say, the journal's rows and the pages'
+//! navigation lines agree with the entries.
 //!
-//! The pages include each symptom from here (by the anchors `symptom-NNN`), so
-//! the book, the self-check and CI's red check read the same sentence.
+//! The pages include each symptom from here (by the anchors `symptom-NNN`),
+//! and the day's check reads it from here ([`symptom`]), so the book, the
+//! self-check and CI's red check print the same sentence, typed once.
 //!
-//! To add a day: copy a lab, its solution and its page under the new id,
-//! add one entry below, and run the check.
+//! To add a day: copy a lab, its solution, its day module and its page
+//! under the new id, add one `day!` entry below, its SUMMARY.md line, its
+//! journal row and the navigation lines, and run `cargo workbook check
+//! --no-labs`: it names whatever is missing or disagrees.
 
 use std::fmt::Display;
 use std::path::{Path, PathBuf};
@@ -24,12 +30,13 @@ use crate::verdict::Failure;
 /// One day of the workbook.
 #[derive(Debug)]
 pub struct Day {
-    /// Three digits, as in `lab-083`: the only place a day's id is typed.
+    /// Three digits, as in `lab-083`: the name of the day's module.
     pub id: &'static str,
+    /// Where the day sits in the journal: `Month 4 · Week 2`.
+    pub week: &'static str,
     pub title: &'static str,
     /// What the lab's self-check says as shipped (the `symptom:` line
-    /// contains it; numbers may surround it). For a day not yet written,
-    /// the pitfall it will teach.
+    /// contains it; numbers may surround it).
     pub symptom: &'static str,
     pub check: Check,
     /// Whether a fixed lab must print exactly the solution's summary.
@@ -51,177 +58,178 @@ pub enum Check {
     },
     /// Start the program as a service and drive it from outside.
     Service(fn(Launch, &Path, &Path) -> Result<String, Failure>),
-    /// The page, lab and solution are still to be written.
-    NotWritten,
 }
 
 fn shown<T: Display>(verdict: Result<T, Failure>) -> Result<String, Failure> {
     verdict.map(|summary| summary.to_string())
 }
 
+/// One registry entry, from the day's module: `module: day083` makes the
+/// id `"083"` (the module's own `DAY`) and takes the check and report of
+/// that module, so an entry cannot point at another day's code.
+macro_rules! day {
+    (
+        module: $module:ident,
+        week: $week:literal,
+        title: $title:literal,
+        check: $kind:ident,
+        $(lab_matches_solution: $matches:literal,)?
+        symptom: $symptom:literal $(,)?
+    ) => {
+        Day {
+            id: days::$module::DAY,
+            week: $week,
+            title: $title,
+            symptom: $symptom,
+            check: day!(@check $kind $module),
+            lab_matches_solution: day!(@matches $($matches)?),
+        }
+    };
+    (@check files $module:ident) => {
+        Check::Files {
+            check: |dir| shown(days::$module::check(dir)),
+            report: days::$module::report,
+        }
+    };
+    (@check service $module:ident) => {
+        Check::Service(|launch, exe, dir| shown(days::$module::check(launch, exe, dir)))
+    };
+    (@matches) => {
+        true
+    };
+    (@matches $matches:literal) => {
+        $matches
+    };
+}
+
 /// The days, in book order.
 pub const DAYS: &[Day] = &[
-    Day {
-        id: "080",
+    day! {
+        module: day080,
+        week: "Month 3 · Week 4",
         title: "a first CPU profile",
+        check: files,
         // ANCHOR: symptom-080
         symptom: "cpu profile has 0 samples: the profiler stopped before the work began",
         // ANCHOR_END: symptom-080
-        check: Check::Files {
-            check: |dir| shown(days::day080::check(dir)),
-            report: days::day080::report,
-        },
-        lab_matches_solution: true,
     },
-    Day {
-        id: "081",
+    day! {
+        module: day081,
+        week: "Month 3 · Week 4",
         title: "sampling is statistics",
+        check: files,
         // ANCHOR: symptom-081
         symptom: "too few to rank hash and compress",
         // ANCHOR_END: symptom-081
-        check: Check::Files {
-            check: |dir| shown(days::day081::check(dir)),
-            report: days::day081::report,
-        },
-        lab_matches_solution: true,
     },
-    Day {
-        id: "082",
+    day! {
+        module: day082,
+        week: "Month 3 · Week 4",
         title: "whose CPU is it?",
+        check: files,
         // ANCHOR: symptom-082
         symptom: "every worker thread is unnamed",
         // ANCHOR_END: symptom-082
-        check: Check::Files {
-            check: |dir| shown(days::day082::check(dir)),
-            report: days::day082::report,
-        },
-        lab_matches_solution: true,
     },
-    Day {
-        id: "083",
+    day! {
+        module: day083,
+        week: "Month 3 · Week 4",
         title: "profiling concurrent code",
+        check: files,
         // ANCHOR: symptom-083
         symptom: "cpu profile is 0 bytes: the program exited before its buffered writer was flushed",
         // ANCHOR_END: symptom-083
-        check: Check::Files {
-            check: |dir| shown(days::day083::check(dir)),
-            report: days::day083::report,
-        },
-        lab_matches_solution: true,
     },
-    Day {
-        id: "084",
+    day! {
+        module: day084,
+        week: "Month 3 · Week 4",
         title: "heap profiles",
+        check: files,
         // ANCHOR: symptom-084
         symptom: "what the data needs: each receipt keeps its scratch buffer",
         // ANCHOR_END: symptom-084
-        check: Check::Files {
-            check: |dir| shown(days::day084::check(dir)),
-            report: days::day084::report,
-        },
-        lab_matches_solution: true,
     },
-    Day {
-        id: "085",
+    day! {
+        module: day085,
+        week: "Month 4 · Week 1",
         title: "the block profile",
+        check: files,
         // ANCHOR: symptom-085
         symptom: "block profile has 0 contentions: block sampling was never turned on",
         // ANCHOR_END: symptom-085
-        check: Check::Files {
-            check: |dir| shown(days::day085::check(dir)),
-            report: days::day085::report,
-        },
-        lab_matches_solution: true,
     },
-    Day {
-        id: "086",
+    day! {
+        module: day086,
+        week: "Month 4 · Week 1",
         title: "the mutex profile",
+        check: files,
+        lab_matches_solution: false,
         // ANCHOR: symptom-086
         symptom: "one hot lock: the releases in record_result kept other threads waiting",
         // ANCHOR_END: symptom-086
-        check: Check::Files {
-            check: |dir| shown(days::day086::check(dir)),
-            report: days::day086::report,
-        },
-        lab_matches_solution: false,
     },
-    Day {
-        id: "087",
+    day! {
+        module: day087,
+        week: "Month 4 · Week 1",
         title: "task dumps and leaks",
+        check: files,
         // ANCHOR: symptom-087
         symptom: "more tasks wait in await_reply (channel receive) after 20 more requests",
         // ANCHOR_END: symptom-087
-        check: Check::Files {
-            check: |dir| shown(days::day087::check(dir)),
-            report: days::day087::report,
-        },
-        lab_matches_solution: true,
     },
-    Day {
-        id: "088",
+    day! {
+        module: day088,
+        week: "Month 4 · Week 1",
         title: "dumps on demand",
+        check: service,
         // ANCHOR: symptom-088
         symptom: "the service died on SIGQUIT",
         // ANCHOR_END: symptom-088
-        check: Check::Service(|launch, exe, dir| shown(days::day088::check(launch, exe, dir))),
-        lab_matches_solution: true,
     },
-    Day {
-        id: "089",
+    day! {
+        module: day089,
+        week: "Month 4 · Week 1",
         title: "live profiling a tokio service",
+        check: service,
         // ANCHOR: symptom-089
         symptom: "the profile handler blocks the executor",
         // ANCHOR_END: symptom-089
-        check: Check::Service(|launch, exe, dir| shown(days::day089::check(launch, exe, dir))),
-        lab_matches_solution: true,
     },
-    Day {
-        id: "090",
+    day! {
+        module: day090,
+        week: "Month 4 · Week 2",
         title: "execution traces",
+        check: files,
         // ANCHOR: symptom-090
         symptom: "the trace has no spans: the flush guard was dropped before the pipeline ran",
         // ANCHOR_END: symptom-090
-        check: Check::Files {
-            check: |dir| shown(days::day090::check(dir)),
-            report: days::day090::report,
-        },
-        lab_matches_solution: true,
     },
-    Day {
-        id: "091",
+    day! {
+        module: day091,
+        week: "Month 4 · Week 2",
         title: "benchmarks that profile",
+        check: files,
         // ANCHOR: symptom-091
         symptom: "the optimiser deleted the work the benchmark was meant to measure",
         // ANCHOR_END: symptom-091
-        check: Check::Files {
-            check: |dir| shown(days::day091::check(dir)),
-            report: days::day091::report,
-        },
-        lab_matches_solution: true,
     },
-    Day {
-        id: "092",
+    day! {
+        module: day092,
+        week: "Month 4 · Week 2",
         title: "cores and pools",
+        check: files,
         // ANCHOR: symptom-092
         symptom: "CPU-bound jobs are running on the async worker threads",
         // ANCHOR_END: symptom-092
-        check: Check::Files {
-            check: |dir| shown(days::day092::check(dir)),
-            report: days::day092::report,
-        },
-        lab_matches_solution: true,
     },
-    Day {
-        id: "093",
+    day! {
+        module: day093,
+        week: "Month 4 · Week 2",
         title: "compare before and after",
+        check: files,
         // ANCHOR: symptom-093
         symptom: "raw sample counts of runs of different length compared",
         // ANCHOR_END: symptom-093
-        check: Check::Files {
-            check: |dir| shown(days::day093::check(dir)),
-            report: days::day093::report,
-        },
-        lab_matches_solution: true,
     },
 ];
 
@@ -258,10 +266,6 @@ impl Day {
                 self.id
             ),
         }
-    }
-
-    pub fn written(&self) -> bool {
-        !matches!(self.check, Check::NotWritten)
     }
 
     /// The lab's package name, `lab-083`.
@@ -306,6 +310,35 @@ impl Day {
     pub fn default_out(&self) -> PathBuf {
         crate::root().join("lab-out").join(self.id)
     }
+}
+
+/// The documented symptom of the day `id`, for its check to print (a day
+/// module's `SYMPTOM`): the sentence is typed once, in its registry entry.
+/// Evaluated at compile time; an id with no entry does not compile.
+pub const fn symptom(id: &str) -> &'static str {
+    let mut i = 0;
+    while i < DAYS.len() {
+        if same(DAYS[i].id, id) {
+            return DAYS[i].symptom;
+        }
+        i += 1;
+    }
+    panic!("a day module without a registry entry")
+}
+
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 /// The id of a day module, from its path (`workbook::days::day083` →

@@ -562,7 +562,7 @@ impl ProtoBuilder {
         let contentions = value_type(&mut self, "contentions", "count");
         let delay = value_type(&mut self, "delay", "nanoseconds");
         protos::Profile {
-            sample_type: vec![contentions.clone(), delay],
+            sample_type: vec![contentions, delay],
             sample: self.samples,
             location: self.locations,
             function: self.functions,

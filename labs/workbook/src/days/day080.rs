@@ -8,6 +8,8 @@ use labkit::capture::PPROF_FILE;
 use labkit::summary::CpuSummary;
 
 pub const DAY: &str = crate::registry::module_day(module_path!());
+/// What the lab as shipped fails with, from its registry entry.
+const SYMPTOM: &str = crate::registry::symptom(DAY);
 
 /// The samples the summary ranks with. The program repeats its batch until
 /// the profile holds 400 (`labkit::capture::until_sampled`), on any machine
@@ -28,10 +30,7 @@ pub fn check(dir: &Path) -> Result<CpuSummary, Failure> {
         hint,
     };
     if summary.samples == 0 {
-        return Err(fail(
-            "cpu profile has 0 samples: the profiler stopped before the work began".into(),
-            SCOPE_HINT,
-        ));
+        return Err(fail(SYMPTOM.into(), SCOPE_HINT));
     }
     if summary.samples < MIN_SAMPLES {
         return Err(crate::verdict::too_few_samples(

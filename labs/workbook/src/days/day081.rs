@@ -9,6 +9,8 @@ use labkit::capture::PPROF_FILE;
 use labkit::summary::CpuSummary;
 
 pub const DAY: &str = crate::registry::module_day(module_path!());
+/// What the lab as shipped fails with, from its registry entry.
+const SYMPTOM: &str = crate::registry::symptom(DAY);
 
 /// Enough samples that a share is known to ± 6 points (95 %): the gap
 /// between `hash` (60 %) and `compress` (20 %) is then never in doubt. One
@@ -24,8 +26,7 @@ pub fn check(dir: &Path) -> Result<CpuSummary, Failure> {
         return Err(Failure {
             day: DAY,
             symptom: format!(
-                "cpu profile has {} samples, too few to rank hash and compress (want at least \
-                 {MIN_SAMPLES})",
+                "cpu profile has {} samples, {SYMPTOM} (want at least {MIN_SAMPLES})",
                 summary.samples
             ),
             hint: "count how many samples the profile holds, and ask yourself what sets that \

@@ -13,6 +13,8 @@ use labkit::summary::{Summary, ThreadSection};
 use labkit::threads;
 
 pub const DAY: &str = crate::registry::module_day(module_path!());
+/// What the lab as shipped fails with, from its registry entry.
+const SYMPTOM: &str = crate::registry::symptom(DAY);
 
 /// Where the two runs write: the pool partitioned by customer, and the
 /// pool with one shared queue.
@@ -92,9 +94,10 @@ pub fn check(dir: &Path) -> Result<Outcome, Failure> {
     let threads = ThreadSection::new(&load_threads(&part_dir)?);
     if threads.has_unnamed() {
         return Err(fail(
-            "every worker thread is unnamed: the per-thread view lumps them into one line, so \
-             it cannot show which worker does the most"
-                .into(),
+            format!(
+                "{SYMPTOM}: the per-thread view lumps them into one line, so it cannot show \
+                 which worker does the most"
+            ),
             "spawn each worker with thread::Builder::new().name(format!(\"worker-{i}\"))",
         ));
     }

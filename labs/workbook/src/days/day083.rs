@@ -9,6 +9,8 @@ use labkit::profile::{self, LoadError};
 use labkit::summary::{self, CpuSummary};
 
 pub const DAY: &str = crate::registry::module_day(module_path!());
+/// What the lab as shipped fails with, from its registry entry.
+const SYMPTOM: &str = crate::registry::symptom(DAY);
 
 /// The floor the summary asks for. The producer keeps feeding jobs until the
 /// profile holds 400 samples (`labkit::capture::until_sampled`), on any
@@ -29,11 +31,7 @@ pub fn check(dir: &Path) -> Result<CpuSummary, Failure> {
     };
     let path = dir.join(PPROF_FILE);
     let profile = profile::load(&path).map_err(|e| match e {
-        LoadError::Empty(_) => fail(
-            "cpu profile is 0 bytes: the program exited before its buffered writer was flushed"
-                .into(),
-            FLUSH_HINT,
-        ),
+        LoadError::Empty(_) => fail(SYMPTOM.into(), FLUSH_HINT),
         LoadError::Truncated(_, n) => fail(
             format!(
                 "cpu profile is truncated ({n} bytes, its gzip stream stops early): the program \

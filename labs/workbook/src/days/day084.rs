@@ -10,6 +10,8 @@ use crate::verdict::Failure;
 use labkit::heap::{self, HEAP_FILE, HeapProfile};
 
 pub const DAY: &str = crate::registry::module_day(module_path!());
+/// What the lab as shipped fails with, from its registry entry.
+const SYMPTOM: &str = crate::registry::symptom(DAY);
 
 /// The file the day's program writes its receipts to, after the profile.
 pub const RECEIPTS_FILE: &str = "receipts.txt";
@@ -106,7 +108,7 @@ pub fn check(dir: &Path) -> Result<Outcome, Failure> {
         return Err(fail(
             format!(
                 "build_receipt has {} bytes live at the peak for {} bytes of receipt text \
-                 ({RECEIPTS_FILE}), {} what the data needs: each receipt keeps its scratch buffer",
+                 ({RECEIPTS_FILE}), {} {SYMPTOM}",
                 heap::group(receipts.peak_bytes),
                 heap::group(text_bytes),
                 times(receipts.peak_bytes, text_bytes)

@@ -12,6 +12,8 @@ use labkit::profile::{self, LoadError};
 use labkit::summary::{self, Kind, Summary};
 
 pub const DAY: &str = crate::registry::module_day(module_path!());
+/// What the lab as shipped fails with, from its registry entry.
+const SYMPTOM: &str = crate::registry::symptom(DAY);
 
 /// The day's flags, by name: `--workers N --items N`.
 #[derive(clap::Args, Debug, Clone, PartialEq, Eq)]
@@ -128,8 +130,7 @@ pub fn check(dir: &Path) -> Result<Outcome, Failure> {
     if outcome.wait_share() >= MAX_WAIT_SHARE {
         return Err(fail(
             format!(
-                "one hot lock: the releases in record_result kept other threads waiting \
-                 {:.0}% of the workers' time (a fix brings it under {:.0}%)",
+                "{SYMPTOM} {:.0}% of the workers' time (a fix brings it under {:.0}%)",
                 outcome.wait_share() * 100.0,
                 MAX_WAIT_SHARE * 100.0
             ),

@@ -13,6 +13,8 @@ use crate::verdict::Failure;
 use labkit::tasks::{self, TaskDump};
 
 pub const DAY: &str = crate::registry::module_day(module_path!());
+/// What the lab as shipped fails with, from its registry entry.
+const SYMPTOM: &str = crate::registry::symptom(DAY);
 pub const SERVICE: &str = "echo";
 
 /// What a SIGQUIT did to the service.
@@ -92,7 +94,7 @@ pub fn check(launch: Launch, exe: &Path, dir: &Path) -> Result<Outcome, Failure>
         }
         if let Some(status) = service.exited() {
             return Err(fail(
-                format!("the service died on SIGQUIT ({status}) and left no task dump"),
+                format!("{SYMPTOM} ({status}) and left no task dump"),
                 "Rust does nothing on SIGQUIT but die; listen for it with \
                  tokio::signal::unix::signal(SignalKind::quit()) and write a dump when it comes",
             ));

@@ -12,6 +12,8 @@ use crate::verdict::Failure;
 use labkit::http;
 
 pub const DAY: &str = crate::registry::module_day(module_path!());
+/// What the lab as shipped fails with, from its registry entry.
+const SYMPTOM: &str = crate::registry::symptom(DAY);
 /// The default address: loopback only.
 pub const PORT: &str = "127.0.0.1:8089";
 
@@ -254,8 +256,7 @@ pub fn check(launch: Launch, exe: &Path, dir: &Path) -> Result<Outcome, Failure>
     if outcome.stall_share() >= MAX_STALL_PER_CAPTURE {
         return Err(fail(
             format!(
-                "a /stats request took {} ms while a {} ms CPU profile was taken ({:.0}% of it): \
-                 the profile handler blocks the executor",
+                "a /stats request took {} ms while a {} ms CPU profile was taken ({:.0}% of it): {SYMPTOM}",
                 outcome.longest_stats.as_millis(),
                 outcome.capture.as_millis(),
                 outcome.stall_share() * 100.0

@@ -8,6 +8,8 @@ use crate::verdict::Failure;
 use labkit::trace::{self, TRACE_FILE, Trace};
 
 pub const DAY: &str = crate::registry::module_day(module_path!());
+/// What the lab as shipped fails with, from its registry entry.
+const SYMPTOM: &str = crate::registry::symptom(DAY);
 
 /// 200 items through three stages make about 600 spans.
 pub const MIN_SPANS: u64 = 300;
@@ -40,7 +42,7 @@ pub fn check(dir: &Path) -> Result<Outcome, Failure> {
     })?;
     if trace.spans == 0 {
         return Err(fail(
-            "the trace has no spans: the flush guard was dropped before the pipeline ran".into(),
+            SYMPTOM.into(),
             "tracing-chrome's FlushGuard (held by labkit's TraceScope) finishes the file when \
              it is dropped; `let _ = …` drops it at once. Bind it to a name for the whole run",
         ));

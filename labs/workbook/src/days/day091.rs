@@ -11,6 +11,8 @@ use labkit::summary::{margin_points, own_name};
 use crate::verdict::Failure;
 
 pub const DAY: &str = crate::registry::module_day(module_path!());
+/// What the lab as shipped fails with, from its registry entry.
+const SYMPTOM: &str = crate::registry::symptom(DAY);
 
 /// The benchmark's name: criterion's directory for it is named after it.
 pub const BENCHMARK: &str = "checksum";
@@ -297,8 +299,7 @@ pub fn check(dir: &Path) -> Result<Outcome, Failure> {
         return Err(fail(
             format!(
                 "criterion timed {} per iteration, 1/{:.0} of {FUNCTION} timed by hand ({}), and \
-                 {in_function:.0}% of the profile's samples end in {FUNCTION}: the optimiser \
-                 deleted the work the benchmark was meant to measure",
+                 {in_function:.0}% of the profile's samples end in {FUNCTION}: {SYMPTOM}",
                 human_ns(criterion_ns),
                 reference_ns / criterion_ns.max(1e-3),
                 human_ns(reference_ns),

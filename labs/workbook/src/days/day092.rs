@@ -8,6 +8,8 @@ use std::time::Duration;
 use crate::verdict::Failure;
 
 pub const DAY: &str = crate::registry::module_day(module_path!());
+/// What the lab as shipped fails with, from its registry entry.
+const SYMPTOM: &str = crate::registry::symptom(DAY);
 
 /// The batch: 8 uploads of 0.1 s of CPU each. A job's size is CPU time,
 /// not a loop count (`labkit::work::burn_cpu`): on a laptop ten times
@@ -117,8 +119,7 @@ pub fn check(dir: &Path) -> Result<Outcome, Failure> {
     if outcome.lateness_in_jobs() >= MAX_LATENESS_PER_JOB {
         return Err(fail(
             format!(
-                "heartbeat ticks were up to {} ms late, {:.1}× the {} ms one job took: CPU-bound \
-                 jobs are running on the async worker threads",
+                "heartbeat ticks were up to {} ms late, {:.1}× the {} ms one job took: {SYMPTOM}",
                 outcome.max.as_millis(),
                 outcome.lateness_in_jobs(),
                 outcome.job.as_millis()

@@ -12,6 +12,8 @@ use labkit::profile::{Profile, Recorded};
 use crate::verdict::Failure;
 
 pub const DAY: &str = crate::registry::module_day(module_path!());
+/// What the lab as shipped fails with, from its registry entry.
+const SYMPTOM: &str = crate::registry::symptom(DAY);
 
 /// CPU per request in each step of the handler, in `labkit::work` units.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -281,8 +283,7 @@ pub fn check(dir: &Path) -> Result<Outcome, Failure> {
         return Err(fail(
             format!(
                 "the program's verdict ({verdict}) is not what the profiles show ({truth}); \
-                 {wrong}: raw sample counts of runs of different length compared (the after \
-                 side holds {:.1}× the before side's samples)",
+                 {wrong}: {SYMPTOM} (the after side holds {:.1}× the before side's samples)",
                 outcome.length_ratio()
             ),
             "a longer run has more samples everywhere: compare each function's share of its \
