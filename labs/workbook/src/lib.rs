@@ -21,7 +21,7 @@
 //!   (ten times faster, a kernel ticking at 100 Hz), emulated here.
 //! - [`service`]: what a check needs from a running service; the test
 //!   harness (the `selfcheck` crate) provides the child process.
-//! - `src/bin/workbook/`: the `workbook` command, `check` (CI's project check)
+//! - `labs/workbook-cli`: the `workbook` command, `check` (CI's project check)
 //!   and `progress` (`cargo progress`).
 //!
 //! The test harness (running a program, scratch directories, snapshots,
