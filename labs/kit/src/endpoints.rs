@@ -129,8 +129,8 @@ async fn heap() -> Response {
     let Some(ctl) = jemalloc_pprof::PROF_CTL.as_ref() else {
         return error(
             StatusCode::NOT_IMPLEMENTED,
-            "jemalloc's heap profiler is off: the program must use tikv_jemallocator::Jemalloc as \
-             its global allocator, with jemalloc built with prof:true (.cargo/config.toml)",
+            "jemalloc's heap profiler is off: the program must make live_heap::Jemalloc its \
+             global allocator (the live-heap crate starts jemalloc with prof:true)",
         );
     };
     let ctl = ctl.clone();
