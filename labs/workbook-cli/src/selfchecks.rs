@@ -253,6 +253,9 @@ struct Bar {
     bar: Option<ProgressBar>,
     started: Instant,
     phase: String,
+    /// Steps done, for the lines printed without a terminal.
+    count: std::sync::atomic::AtomicU64,
+    len: u64,
 }
 
 impl Bar {
@@ -277,6 +280,8 @@ impl Bar {
             bar,
             started: Instant::now(),
             phase: phase.to_string(),
+            count: std::sync::atomic::AtomicU64::new(0),
+            len,
         }
     }
 
@@ -297,8 +302,20 @@ impl Bar {
                 bar.inc(1);
                 bar.set_message(what.to_string());
             }
-            None if self.phase.starts_with("running") => eprintln!("  {what}"),
-            None => {}
+            None => {
+                let n = 1 + self
+                    .count
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if self.phase.starts_with("running") {
+                    eprintln!("  {what}");
+                } else if n % 25 == 0 {
+                    eprintln!(
+                        "  {n} of about {} crates compiled ({:.0} s)",
+                        self.len,
+                        self.started.elapsed().as_secs_f64()
+                    );
+                }
+            }
         }
     }
 

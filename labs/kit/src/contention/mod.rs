@@ -146,16 +146,6 @@ pub fn set_mutex_profile_fraction(fraction: i64) -> Result<i64, Error> {
     Ok(old as i64)
 }
 
-/// The current block profile rate in nanoseconds (0: off).
-pub fn block_profile_rate() -> i64 {
-    BLOCK_RATE.load(Ordering::Relaxed) as i64
-}
-
-/// The current mutex profile fraction (0: off).
-pub fn mutex_profile_fraction() -> i64 {
-    MUTEX_FRACTION.load(Ordering::Relaxed) as i64
-}
-
 fn update_locks_profiled() {
     let on = BLOCK_RATE.load(Ordering::Relaxed) > 0 || MUTEX_FRACTION.load(Ordering::Relaxed) > 0;
     LOCKS_PROFILED.store(on, Ordering::Relaxed);
