@@ -308,7 +308,7 @@ impl Bar {
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 if self.phase.starts_with("running") {
                     eprintln!("  {what}");
-                } else if n % 25 == 0 {
+                } else if n.is_multiple_of(25) {
                     eprintln!(
                         "  {n} of about {} crates compiled ({:.0} s)",
                         self.len,
