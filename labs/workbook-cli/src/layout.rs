@@ -337,9 +337,8 @@ pub fn nav_line(day: &Day, previous: Option<&Day>, next: Option<&Day>, page: &st
     wrong
 }
 
-/// A whole navigation line, as a page should start.
-#[cfg(test)]
-fn new_nav_line(day: &Day, previous: Option<&Day>, next: Option<&Day>) -> String {
+/// A whole navigation line, as a new page starts.
+pub fn nav_line_for(day: &Day, previous: Option<&Day>, next: Option<&Day>) -> String {
     format!("*{} · {}*", day.week, nav_links(previous, next).join(" · "))
 }
 
@@ -431,7 +430,7 @@ mod tests {
     #[test]
     fn a_page_s_navigation_line_is_checked_link_by_link() {
         let (d, p, n) = (day("081"), day("080"), day("082"));
-        let line = new_nav_line(d, Some(p), Some(n));
+        let line = nav_line_for(d, Some(p), Some(n));
         assert_eq!(
             line,
             "*Month 3 · Week 4 · [⬅ Day 080](day-080.md) · [Day 082 ➡](day-082.md) · \

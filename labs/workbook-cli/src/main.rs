@@ -7,9 +7,11 @@
 //!   its journal format, navigation line, SUMMARY and journal rows), and
 //!   every lab, as shipped, fails its self-check with exactly its
 //!   documented symptom.
+//! - `workbook new 095 "title"`: a new day's scaffold (`scaffold.rs`).
 
 mod layout;
 mod pages;
+mod scaffold;
 mod selfchecks;
 
 use std::io::IsTerminal;
@@ -38,12 +40,35 @@ enum Task {
         #[arg(long)]
         no_labs: bool,
     },
+    /// Scaffolds a new day after the last one: lab, solution, day module,
+    /// page and registry entry, wired into the workspace, SUMMARY.md, the
+    /// journal and the navigation lines
+    New {
+        /// The day's id, three digits, after the last day's
+        #[arg(value_parser = scaffold::parse_id)]
+        id: String,
+        /// The day's title, lower case as in the registry ("whose CPU is it?")
+        #[arg(value_parser = clap::builder::NonEmptyStringValueParser::new())]
+        title: String,
+        /// Its place in the journal (default: the last day's), e.g. "Month 4 · Week 3"
+        #[arg(long)]
+        week: Option<String>,
+        /// What the lab as shipped fails with, in one sentence
+        #[arg(long, default_value = "the profile does not show the work")]
+        symptom: String,
+    },
 }
 
 fn main() -> ExitCode {
     match Cli::parse().command {
         Task::Progress => progress(),
         Task::Check { no_labs } => check(!no_labs),
+        Task::New {
+            id,
+            title,
+            week,
+            symptom,
+        } => scaffold::run(&id, &title, week.as_deref(), &symptom),
     }
 }
 
