@@ -48,6 +48,9 @@ pub fn run(id: &str, title: &str, week: Option<&str>, symptom: &str) -> ExitCode
     }
 }
 
+/// An edit of an existing file: its text, the new day, the last day.
+type Edit = fn(&str, &Day, &Day) -> Result<String, String>;
+
 /// Every file to write, with its whole new text.
 pub fn plan(
     root: &Path,
@@ -108,7 +111,7 @@ pub fn plan(
         }
         files.push((path, text));
     }
-    let edits: [(&str, fn(&str, &Day, &Day) -> Result<String, String>); 6] = [
+    let edits: [(&str, Edit); 6] = [
         ("labs/workbook/src/registry.rs", registry_with),
         ("labs/workbook/src/days/mod.rs", modules_with),
         ("Cargo.toml", members_with),
@@ -216,7 +219,7 @@ pub fn journal_with(journal: &str, day: &Day, last: &Day) -> Result<String, Stri
 }
 
 /// The last page's forward link now leads to the new day.
-pub fn previous_page_with(page: &str, day: &Day, last: &Day) -> Result<String, String> {
+pub fn previous_page_with(page: &str, day: &Day, _: &Day) -> Result<String, String> {
     let reference = "[Go diagnostics → this workbook](go-to-rust.md)";
     let [_, old_forward, _] = layout::nav_links(None, None);
     let mut lines: Vec<String> = page.lines().map(String::from).collect();
@@ -231,7 +234,6 @@ pub fn previous_page_with(page: &str, day: &Day, last: &Day) -> Result<String, S
     if !nav.contains(reference) {
         *nav = format!("{} · {reference}*", nav.trim_end_matches('*'));
     }
-    let _ = last;
     Ok(lines.join("\n") + "\n")
 }
 
