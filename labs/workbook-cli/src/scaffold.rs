@@ -36,7 +36,8 @@ pub fn run(id: &str, title: &str, week: Option<&str>, symptom: &str) -> ExitCode
             println!(
                 "next   write the pitfall in labs/lab-{id}/src/main.rs and its check in \
                  labs/workbook/src/days/day{id}.rs;\n       \
-                 INSTA_UPDATE=always cargo test -p solution-{id} writes the snapshot;\n       \
+                 INSTA_UPDATE=always cargo test -p solution-{id} writes the snapshot: paste its \
+                 summary into the page's expected profile;\n       \
                  cargo workbook check --no-labs says what is still missing"
             );
             ExitCode::SUCCESS
@@ -330,7 +331,7 @@ fn page(day: &Day, last: &Day) -> String {
         "# Day {id} — {title}\n\n{nav}\n\n## 🎯 Learning objective\n\n## 📚 Topics\n\n\
          ## 📖 Reading\n\n## 📝 Notes\n\n## 💻 Code examples\n\n```rust\n\
          {{{{#include ../labs/lab-{id}/src/main.rs:scope}}}}\n```\n\n### The expected profile\n\n\
-         ```text\n{{{{#include ../solutions/solution-{id}/tests/snapshots/solution__summary.snap:5:}}}}\n\
+         ```text\n(the solution's snapshot, pasted: its test checks that this page shows it)\n\
          ```\n\n## 🏋️ Exercises\n\n| exercise | status | command |\n| --- | --- | --- |\n\
          | Run the lab | ⬜ | `cargo run -p lab-{id}` |\n\nThe self-check says, as shipped:\n\n\
          ```text\n{{{{#include ../labs/workbook/src/registry.rs:symptom-{id}}}}}\n```\n\n\
