@@ -242,11 +242,15 @@ pub fn summary_line(day: &Day) -> String {
 }
 
 pub fn summary_entry(day: &Day, summary: &str) -> Vec<String> {
-    let line = summary_line(day);
-    if summary.lines().any(|l| l.trim_end() == line) {
+    has_line(summary, &summary_line(day), "book/SUMMARY.md")
+}
+
+/// `file` (its text is `text`) holds `line` exactly, trailing spaces aside.
+fn has_line(text: &str, line: &str, file: &str) -> Vec<String> {
+    if text.lines().any(|l| l.trim_end() == line) {
         Vec::new()
     } else {
-        vec![format!("book/SUMMARY.md has no line {line:?}")]
+        vec![format!("{file} has no line {line:?}")]
     }
 }
 
@@ -263,12 +267,7 @@ pub fn journal_line(day: &Day) -> String {
 }
 
 pub fn journal_row(day: &Day, journal: &str) -> Vec<String> {
-    let line = journal_line(day);
-    if journal.lines().any(|l| l.trim_end() == line) {
-        Vec::new()
-    } else {
-        vec![format!("book/journal.md has no row {line:?}")]
-    }
+    has_line(journal, &journal_line(day), "book/journal.md")
 }
 
 /// The page's title: `# Day 083 — Profiling concurrent code` (the
