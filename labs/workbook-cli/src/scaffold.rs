@@ -75,6 +75,9 @@ pub fn plan(
         }
     }
     let week = week.unwrap_or(last.week);
+    // A registry entry holds `&'static str`s; this one lives for the rest
+    // of a one-shot command, so its few strings are leaked, not copied
+    // into a second type. Its `check` is never called here.
     let day = Day {
         id: Box::leak(id.to_string().into_boxed_str()),
         week: Box::leak(week.to_string().into_boxed_str()),
