@@ -253,7 +253,7 @@ struct Bar {
     bar: Option<ProgressBar>,
     started: Instant,
     phase: String,
-    /// Steps done, for the lines printed without a terminal.
+    /// Steps done.
     count: std::sync::atomic::AtomicU64,
     len: u64,
 }
@@ -294,6 +294,9 @@ impl Bar {
 
     /// One step done: `what` names it.
     fn done(&self, what: &str) {
+        let n = 1 + self
+            .count
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         match &self.bar {
             Some(bar) => {
                 if bar.position() + 1 > bar.length().unwrap_or(0) {
@@ -303,9 +306,6 @@ impl Bar {
                 bar.set_message(what.to_string());
             }
             None => {
-                let n = 1 + self
-                    .count
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 if self.phase.starts_with("running") {
                     eprintln!("  {what}");
                 } else if n.is_multiple_of(25) {
@@ -320,22 +320,15 @@ impl Bar {
     }
 
     fn finish(&self) {
-        match &self.bar {
-            Some(bar) => bar.finish_and_clear(),
-            None => eprintln!(
-                "{}: done in {:.0} s",
-                self.phase,
-                self.started.elapsed().as_secs_f64()
-            ),
-        }
         if let Some(bar) = &self.bar {
-            eprintln!(
-                "{}: {} in {:.0} s",
-                self.phase,
-                bar.position(),
-                self.started.elapsed().as_secs_f64()
-            );
+            bar.finish_and_clear();
         }
+        eprintln!(
+            "{}: {} done in {:.0} s",
+            self.phase,
+            self.count.load(std::sync::atomic::Ordering::Relaxed),
+            self.started.elapsed().as_secs_f64()
+        );
     }
 }
 
