@@ -24,8 +24,8 @@ use std::path::Path;
 use inferno::differential;
 use inferno::flamegraph::{self, Options};
 
+use crate::own::Own;
 use crate::profile::Profile;
-use crate::summary::own_name;
 use crate::{Error, atomic, flame};
 
 /// Standard errors a change must exceed to be reported.
@@ -70,7 +70,11 @@ impl Side {
             for s in &profile.samples {
                 let n = s.values.first().copied().unwrap_or(0);
                 side.samples += n;
-                let names: BTreeSet<String> = s.stack.iter().filter_map(|f| key(f)).collect();
+                let names: BTreeSet<String> = s
+                    .stack
+                    .iter()
+                    .filter_map(|f| key(&profile.own, f))
+                    .collect();
                 for name in names {
                     *side.holding.entry(name).or_default() += n;
                 }
@@ -86,15 +90,15 @@ impl Side {
     }
 }
 
-/// How a function is named in a comparison: a lab's or solution's own
-/// functions without their crate (so a lab and its solution compare), any
-/// other function in full. Closures are left out: their cost is their
+/// How a function is named in a comparison: the program's own functions
+/// without their crate (so a lab and its solution, two crates, compare),
+/// any other function in full. Closures are left out: their cost is their
 /// caller's.
-fn key(frame: &str) -> Option<String> {
+fn key(own: &Own, frame: &str) -> Option<String> {
     if frame.contains("{{closure}}") || frame.contains("{closure#") {
         return None;
     }
-    Some(own_name(frame).unwrap_or_else(|| frame.to_string()))
+    Some(own.name(frame).unwrap_or_else(|| frame.to_string()))
 }
 
 /// A function whose share changed beyond the margin.
@@ -323,6 +327,7 @@ mod tests {
                     thread: None,
                 })
                 .collect(),
+            own: Own::crates(["lab_1"]),
         }
     }
 

@@ -20,6 +20,7 @@ use std::path::Path;
 
 use inferno::flamegraph::{self, Options};
 
+use crate::own::Own;
 use crate::profile::Profile;
 use crate::{Error, atomic};
 
@@ -49,7 +50,7 @@ pub fn folded_as(profile: &Profile, weight: usize, style: Style) -> Vec<String> 
         let mut line = s.thread.clone().unwrap_or_else(|| "(no thread)".into());
         let frames = match style {
             Style::Full => trim_thread_start(&s.stack).to_vec(),
-            Style::Column => column_frames(&s.stack),
+            Style::Column => column_frames(&profile.own, &s.stack),
         };
         for frame in frames {
             line.push(';');
@@ -107,15 +108,10 @@ enum Frame {
     Other,
 }
 
-fn classify(frame: &str) -> Frame {
-    match crate::summary::own_name(frame) {
+fn classify(own: &Own, frame: &str) -> Frame {
+    match own.name(frame) {
         Some(name) => Frame::Own(name),
-        None if ["lab_", "solution_", "<lab_", "<solution_"]
-            .iter()
-            .any(|p| frame.starts_with(p)) =>
-        {
-            Frame::OwnClosure
-        }
+        None if own.owns(frame) => Frame::OwnClosure,
         None => Frame::Other,
     }
 }
@@ -124,8 +120,8 @@ fn classify(frame: &str) -> Frame {
 /// on, the own frames by their short names, and after each run of them
 /// the one call it made, standing for the frames beneath it. A stack with
 /// no own frame is drawn as [`Style::Full`] draws it.
-fn column_frames(stack: &[String]) -> Vec<String> {
-    let kinds: Vec<Frame> = stack.iter().map(|f| classify(f)).collect();
+fn column_frames(own: &Own, stack: &[String]) -> Vec<String> {
+    let kinds: Vec<Frame> = stack.iter().map(|f| classify(own, f)).collect();
     let Some(first_own) = kinds.iter().position(|k| matches!(k, Frame::Own(_))) else {
         return trim_thread_start(stack).to_vec();
     };
@@ -248,6 +244,7 @@ mod tests {
                     thread: None,
                 },
             ],
+            own: Own::crates(["lab_1"]),
         };
         assert_eq!(
             folded(&profile, 0),
@@ -266,6 +263,7 @@ mod tests {
                 values: vec![1],
                 thread: Some(thread.into()),
             }],
+            own: Own::crates(["solution_083"]),
         }
     }
 

@@ -17,6 +17,8 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use crate::own::Own;
+
 /// The file a [`HeapScope`] saves.
 pub const HEAP_FILE: &str = "dhat-heap.json";
 
@@ -45,6 +47,9 @@ pub struct HeapProfile {
     pub peak_bytes: u64,
     /// Own allocation sites merged by function, largest total first.
     pub sites: Vec<Site>,
+    /// The crates counted as own: the program dhat names (`cmd`), unless
+    /// the reader named them.
+    pub own: Own,
 }
 
 /// Reads a `dhat-heap.json` (at most [`crate::profile::MAX_BYTES`] of it).
@@ -54,8 +59,13 @@ pub fn load(path: &Path) -> Result<HeapProfile, String> {
 }
 
 /// Reads a dhat heap profile from its bytes; `path` only names the input in
-/// errors.
+/// errors. The program's own crate is the one dhat's `cmd` names.
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<HeapProfile, String> {
+    parse_with(path, bytes, None)
+}
+
+/// [`parse`], counting `own`'s crates as the program's own when given.
+pub fn parse_with(path: &Path, bytes: &[u8], own: Option<&Own>) -> Result<HeapProfile, String> {
     let not_dhat = |why: &str| {
         format!(
             "{} is not a dhat heap profile (expected dhat's JSON, dhatFileVersion 2, mode \
@@ -82,11 +92,19 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<HeapProfile, String> {
         .and_then(Value::as_array)
         .ok_or_else(|| not_dhat("no pps"))?;
     let num = |pp: &Value, key: &str| pp.get(key).and_then(Value::as_u64).unwrap_or(0);
+    let own = match own {
+        Some(own) => own.clone(),
+        None => {
+            let names: Vec<&str> = ftbl.iter().filter_map(|f| function_name(f)).collect();
+            Own::of(json.get("cmd").and_then(Value::as_str), names)
+        }
+    };
     let mut profile = HeapProfile {
         total_bytes: 0,
         total_blocks: 0,
         peak_bytes: 0,
         sites: Vec::new(),
+        own,
     };
     let mut by_function: BTreeMap<String, Site> = BTreeMap::new();
     for pp in pps {
@@ -107,7 +125,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<HeapProfile, String> {
             .unwrap_or_default();
         let own = frames.iter().find_map(|i| {
             let frame = ftbl.get(i.as_u64()? as usize)?;
-            own_function(frame)
+            profile.own.name(function_name(frame)?)
         });
         let Some(function) = own else { continue };
         let site = by_function.entry(function.clone()).or_insert(Site {
@@ -130,11 +148,10 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<HeapProfile, String> {
 }
 
 /// `0x55…: my_crate::handle_order (src/main.rs:61:22)` →
-/// `handle_order`, for frames of the profiled program's own crate.
-fn own_function(frame: &str) -> Option<String> {
+/// `my_crate::handle_order`.
+fn function_name(frame: &str) -> Option<&str> {
     let name = frame.split_once(": ")?.1;
-    let name = name.rsplit_once(" (").map_or(name, |(n, _)| n);
-    crate::summary::own_name(name)
+    Some(name.rsplit_once(" (").map_or(name, |(n, _)| n))
 }
 
 impl fmt::Display for HeapProfile {
@@ -149,6 +166,13 @@ impl fmt::Display for HeapProfile {
             .iter()
             .filter(|s| u128::from(s.total_bytes) * 100 >= u128::from(self.total_bytes))
             .collect();
+        if self.own.is_empty() {
+            return writeln!(
+                f,
+                "own allocation sites: unknown: the profile names no program and shows no \
+                 `main`; name your crates with --own CRATE"
+            );
+        }
         if shown.is_empty() {
             return writeln!(f, "own allocation sites: none");
         }

@@ -6,6 +6,8 @@
 //! - [`contention`]: Go-style block and mutex profiles over drop-in
 //!   wrappers of parking_lot's locks and crossbeam's channels.
 //! - [`profile`]: read a pprof file back into plain stacks.
+//! - [`own`]: which frames are the profiled program's own (its crates, not
+//!   std, the runtime or a library), named by the profile or by the caller.
 //! - [`summary`]: turn a profile into the short, stable text that snapshots
 //!   hold and the book shows.
 //! - [`flame`]: flame graphs from any profile.
@@ -44,6 +46,7 @@ pub mod heap;
 pub mod http;
 pub mod net;
 pub mod out;
+pub mod own;
 pub mod profile;
 pub mod proto;
 pub mod summary;

@@ -3,12 +3,14 @@
 //! be a URL on 127.0.0.1, and `--sample-index` and `--by-thread` are the
 //! twins of `go tool pprof`'s `-sample_index` and `-tags` (see `labkit::view`).
 //! `cargo run -p labkit -- diff BEFORE AFTER`: which functions' share
-//! changed beyond the samples' margin.
+//! changed beyond the samples' margin. Both rank the program's own
+//! functions: the crate the profile names, or those `--own` names.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use labkit::own::Own;
 use labkit::summary::Kind;
 use labkit::view::{self, SampleIndex, Source};
 
@@ -46,6 +48,12 @@ enum Command {
         /// go tool pprof -tags)
         #[arg(long)]
         by_thread: bool,
+        /// The crates whose functions are the program's own (comma-separated or repeated);
+        /// by default the program the profile names, e.g. target/debug/order-service is
+        /// order_service
+        #[arg(long, value_name = "CRATE", value_delimiter = ',',
+              value_parser = clap::builder::NonEmptyStringValueParser::new())]
+        own: Vec<String>,
     },
     /// Compares two profiles by share of their samples: the functions whose
     /// share changed beyond the samples' margin, in bands
@@ -58,6 +66,12 @@ enum Command {
         /// Also draw a differential flame graph (SVG) here: red grew, blue shrank
         #[arg(long, value_name = "SVG")]
         flame_graph: Option<PathBuf>,
+        /// The crates whose functions are the program's own (comma-separated or repeated);
+        /// by default the program the profile names, e.g. target/debug/order-service is
+        /// order_service
+        #[arg(long, value_name = "CRATE", value_delimiter = ',',
+              value_parser = clap::builder::NonEmptyStringValueParser::new())]
+        own: Vec<String>,
     },
 }
 
@@ -85,20 +99,23 @@ fn main() -> ExitCode {
 }
 
 fn run(command: Command) -> Result<String, String> {
-    let (file, min_samples, kind, sample_index, by_thread) = match command {
+    let (file, min_samples, kind, sample_index, by_thread, own) = match command {
         Command::Summary {
             file,
             min_samples,
             kind,
             sample_index,
             by_thread,
-        } => (file, min_samples, kind, sample_index, by_thread),
+            own,
+        } => (file, min_samples, kind, sample_index, by_thread, own),
         Command::Diff {
             before,
             after,
             flame_graph,
-        } => return diff(&before, &after, flame_graph.as_deref()),
+            own,
+        } => return diff(&before, &after, flame_graph.as_deref(), &own),
     };
+    let own = (!own.is_empty()).then(|| Own::crates(&own));
     let kind = kind.map(|k| match k {
         KindArg::Cpu => Kind::Cpu,
         KindArg::Block => Kind::Block,
@@ -120,7 +137,7 @@ fn run(command: Command) -> Result<String, String> {
                 // names the file and what it expected when it is neither.
                 let dhat = bytes.windows(17).any(|w| w == b"\"dhatFileVersion\"");
                 return if dhat {
-                    Ok(labkit::heap::parse(path, &bytes)?.to_string())
+                    Ok(labkit::heap::parse_with(path, &bytes, own.as_ref())?.to_string())
                 } else {
                     Ok(labkit::trace::parse(path, &bytes)?.to_string())
                 };
@@ -133,6 +150,10 @@ fn run(command: Command) -> Result<String, String> {
                 .map_err(|e| e.to_string())?
         }
     };
+    let mut profile = profile;
+    if let Some(own) = own {
+        profile.own = own;
+    }
     let kind = kind.unwrap_or_else(|| {
         let contention = profile
             .sample_types
@@ -173,11 +194,21 @@ fn run(command: Command) -> Result<String, String> {
 }
 
 /// `labkit diff BEFORE AFTER`: the banded comparison, then its numbers.
-fn diff(before: &Path, after: &Path, flame_graph: Option<&Path>) -> Result<String, String> {
-    let (b, a) = (
+fn diff(
+    before: &Path,
+    after: &Path,
+    flame_graph: Option<&Path>,
+    own: &[String],
+) -> Result<String, String> {
+    let (mut b, mut a) = (
         labkit::diff::load_runs(before)?,
         labkit::diff::load_runs(after)?,
     );
+    if !own.is_empty() {
+        for profile in b.iter_mut().chain(a.iter_mut()) {
+            profile.own = Own::crates(own);
+        }
+    }
     let diff = labkit::diff::diff(&b, &a);
     if let Some(svg) = flame_graph {
         let title = format!("{} → {}", before.display(), after.display());

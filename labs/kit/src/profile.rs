@@ -15,6 +15,7 @@ use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use prost::Message;
 
+use crate::own::Own;
 use crate::{Error, atomic, flame};
 
 /// A decoded profile, with stacks resolved to function names.
@@ -23,6 +24,10 @@ pub struct Profile {
     /// `(type, unit)` of each value in a sample, e.g. `("samples", "count")`.
     pub sample_types: Vec<(String, String)>,
     pub samples: Vec<Sample>,
+    /// Whose frames are the program's own: named by the profile's first
+    /// mapping (the executable), else guessed (see [`Own`]). A reader may
+    /// replace it with the crates a user names.
+    pub own: Own,
 }
 
 /// One stack and its values.
@@ -435,9 +440,20 @@ pub fn from_proto(p: &protos::Profile) -> Result<Profile, String> {
             thread,
         });
     }
+    let program = p
+        .mapping
+        .first()
+        .and_then(|m| p.string_table.get(m.filename as usize))
+        .filter(|f| !f.is_empty());
+    let names: Vec<String> = functions.values().map(|f| clean_name(f)).collect();
+    let own = Own::of(
+        program.map(String::as_str),
+        names.iter().map(String::as_str),
+    );
     Ok(Profile {
         sample_types,
         samples,
+        own,
     })
 }
 

@@ -6,9 +6,9 @@
 //! - the event total (CPU samples, or contentions for a block or mutex
 //!   profile) as a floor the day asks for (`≥ 150`), or, when the floor is
 //!   missed, the plain fact that there were too few, and nothing else;
-//! - the workload's **own** frames (functions of crates named `lab_*` or
-//!   `solution_*`, with the crate name dropped so a lab and its solution read
-//!   the same), ranked by the share of the weight (samples, or delay) on
+//! - the workload's **own** frames (functions of the program's crates, see
+//!   [`crate::own`], with the crate name dropped so a lab and its solution
+//!   read the same), ranked by the share of the weight (samples, or delay) on
 //!   stacks that hold them (go tool pprof's `cum`), shown as coarse bands.
 //!
 //! Frames under 3 % are left out, and so are closures (`{{closure}}`), whose
@@ -155,6 +155,9 @@ pub struct Summary {
     pub frames: Vec<FrameShare>,
     /// Exact CPU time per thread, when the run recorded it.
     pub threads: Option<ThreadSection>,
+    /// Whether any crate was known as the program's own: if not, "no own
+    /// frames" says nothing about the workload.
+    pub own_known: bool,
 }
 
 /// The summary of a CPU profile (the name the CPU days use).
@@ -213,7 +216,7 @@ pub fn summarise(profile: &Profile, kind: Kind, min_samples: i64) -> Summary {
     let mut holding: BTreeMap<String, i64> = BTreeMap::new();
     for s in &profile.samples {
         // A recursive function is counted once per stack, not once per frame.
-        let own: BTreeSet<String> = s.stack.iter().filter_map(|f| own_name(f)).collect();
+        let own: BTreeSet<String> = s.stack.iter().filter_map(|f| profile.own.name(f)).collect();
         for name in own {
             let value = s.values.get(weight).copied().unwrap_or(0);
             let held = holding.entry(name).or_default();
@@ -240,6 +243,7 @@ pub fn summarise(profile: &Profile, kind: Kind, min_samples: i64) -> Summary {
         min_samples,
         frames,
         threads: None,
+        own_known: !profile.own.is_empty(),
     }
 }
 
@@ -274,7 +278,9 @@ impl fmt::Display for Summary {
         } else {
             writeln!(f, "{counted}: ≥ {}", self.min_samples)?;
         }
-        if self.frames.is_empty() {
+        if !self.own_known {
+            writeln!(f, "{NO_OWN_CRATE}")?;
+        } else if self.frames.is_empty() {
             writeln!(f, "own frames: none at or above {CUTOFF_PERCENT}%")?;
         } else {
             let checked = self.frames.iter().all(|f| f.expected.is_some());
@@ -290,6 +296,11 @@ impl fmt::Display for Summary {
         Ok(())
     }
 }
+
+/// What a summary says when the profile named no program and had no
+/// `main` to guess from.
+pub const NO_OWN_CRATE: &str = "own frames: unknown: the profile names no program and shows no \
+                                `main`; name your crates with --own CRATE";
 
 /// Ratio bands against the median thread, and how each is written.
 ///
@@ -395,23 +406,6 @@ impl fmt::Display for ThreadSection {
     }
 }
 
-/// The frame's name without its crate, if it belongs to a lab or solution
-/// crate and is not a closure.
-pub fn own_name(frame: &str) -> Option<String> {
-    let (prefix, rest) = match frame.strip_prefix('<') {
-        Some(rest) => ("<", rest),
-        None => ("", frame),
-    };
-    let (krate, path) = rest.split_once("::")?;
-    let own = krate.starts_with("lab_") || krate.starts_with("solution_");
-    // Closures are spelt `{{closure}}` by pprof-rs and `{closure#0}` by
-    // the DWARF names the contention profiles use.
-    if !own || path.contains("{{closure}}") || path.contains("{closure#") {
-        return None;
-    }
-    Some(format!("{prefix}{path}"))
-}
-
 fn percent(n: i64, total: i64) -> f64 {
     if total == 0 {
         0.0
@@ -431,6 +425,7 @@ pub fn band_rank(percent: f64) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::own::Own;
     use crate::profile::Sample;
 
     fn profile(stacks: &[(&[&str], i64)]) -> Profile {
@@ -444,6 +439,7 @@ mod tests {
                     thread: None,
                 })
                 .collect(),
+            own: Own::crates(["lab_1"]),
         }
     }
 
@@ -454,21 +450,6 @@ mod tests {
         assert_eq!(band(89.9), Some("70–90%"));
         assert_eq!(band(3.0), Some("3–10%"));
         assert_eq!(band(2.9), None);
-    }
-
-    #[test]
-    fn own_frames_lose_their_crate_and_closures_and_others_are_dropped() {
-        assert_eq!(own_name("lab_083::worker").as_deref(), Some("worker"));
-        assert_eq!(own_name("solution_083::a::b").as_deref(), Some("a::b"));
-        assert_eq!(
-            own_name("<solution_083::Job as core::fmt::Debug>::fmt").as_deref(),
-            Some("<Job as core::fmt::Debug>::fmt")
-        );
-        assert_eq!(own_name("solution_083::main::{{closure}}"), None);
-        assert_eq!(own_name("lab_085::run::{closure#0}"), None);
-        assert_eq!(own_name("std::thread::spawn"), None);
-        assert_eq!(own_name("labkit::work::burn"), None);
-        assert_eq!(own_name("main"), None);
     }
 
     #[test]
@@ -524,6 +505,10 @@ mod tests {
         );
         let text = cpu(&profile(&[(&["std::x"], 300)]), 200).to_string();
         assert!(text.contains("own frames: none"), "{text}");
+        let mut p = profile(&[(&["std::x"], 300)]);
+        p.own = Own::default();
+        let text = cpu(&p, 200).to_string();
+        assert!(text.ends_with(&format!("{NO_OWN_CRATE}\n")), "{text}");
     }
 
     #[test]
@@ -545,6 +530,7 @@ mod tests {
                     thread: None,
                 },
             ],
+            own: Own::crates(["lab_1"]),
         };
         let s = summarise(&p, Kind::Block, 50);
         assert_eq!(

@@ -25,6 +25,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::Error;
+use crate::own::Own;
 
 /// One task in a dump: its id and its trace, root first, one frame a line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +44,9 @@ pub struct TaskDump {
     pub alive: usize,
     /// The dump as tokio printed it, one task after another.
     pub text: String,
+    /// The crates counted as own: the program the dump's `# program:` line
+    /// names, unless the reader named them.
+    pub own: Own,
 }
 
 /// Dumps every task of the runtime behind `handle`, giving up after
@@ -69,8 +73,11 @@ mod imp {
                 ))
             })?;
         let alive = handle.metrics().num_alive_tasks();
+        let program = std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
         let mut text = format!(
-            "# task dump: {} tasks traced, {alive} alive\n",
+            "# task dump: {} tasks traced, {alive} alive\n# program: {program}\n",
             dump.tasks().iter().count()
         );
         let mut tasks = Vec::new();
@@ -82,7 +89,13 @@ mod imp {
                 frames: parse_frames(&trace),
             });
         }
-        Ok(TaskDump { tasks, alive, text })
+        let own = Own::of(Some(&program), []);
+        Ok(TaskDump {
+            tasks,
+            alive,
+            text,
+            own,
+        })
     }
 }
 
@@ -121,8 +134,11 @@ pub fn load(path: &Path) -> Result<TaskDump, String> {
         })?;
     let mut tasks: Vec<TaskTrace> = Vec::new();
     let mut trace = String::new();
+    let mut program = None;
     for line in text.lines().skip(1) {
-        if let Some(id) = line.strip_prefix("task ") {
+        if let Some(p) = line.strip_prefix("# program: ") {
+            program = Some(p.to_string());
+        } else if let Some(id) = line.strip_prefix("task ") {
             if let Some(last) = tasks.last_mut() {
                 last.frames = parse_frames(&trace);
             }
@@ -139,7 +155,14 @@ pub fn load(path: &Path) -> Result<TaskDump, String> {
     if let Some(last) = tasks.last_mut() {
         last.frames = parse_frames(&trace);
     }
-    Ok(TaskDump { tasks, alive, text })
+    // A dump has no `main` to guess from: its roots are the tasks' futures.
+    let own = Own::of(program.as_deref(), []);
+    Ok(TaskDump {
+        tasks,
+        alive,
+        text,
+        own,
+    })
 }
 
 /// `  └╼ tokio::sync::mpsc::bounded::Receiver<T>::recv at src/…:245:42`
@@ -158,10 +181,10 @@ fn parse_frames(trace: &str) -> Vec<String> {
 
 // ANCHOR: wait_kind
 /// What a task is waiting on, from the library frames under its own code.
-pub fn wait_kind(frames: &[String]) -> &'static str {
+pub fn wait_kind(own: &Own, frames: &[String]) -> &'static str {
     let below_own = frames
         .iter()
-        .rposition(|f| crate::summary::own_name(f).is_some())
+        .rposition(|f| own.name(f).is_some())
         .map_or(frames, |i| &frames[i + 1..]);
     let has = |needle: &str| below_own.iter().any(|f| f.contains(needle));
     if has("oneshot") {
@@ -189,20 +212,20 @@ pub fn wait_kind(frames: &[String]) -> &'static str {
 /// The group a task belongs to: its innermost own frame (without the
 /// crate) and what it waits on. Tasks with no own frame are the runtime's
 /// or a library's.
-pub fn group_of(task: &TaskTrace) -> (String, &'static str) {
+pub fn group_of(own: &Own, task: &TaskTrace) -> (String, &'static str) {
     // tokio traces a task only down to the resources it instruments
     // (channels, timers, locks…); a task parked elsewhere — a TCP accept,
     // say — comes back with an empty trace.
     if task.frames.is_empty() {
         return ("(empty trace)".into(), "a resource tokio does not trace");
     }
-    let own = task
+    let name = task
         .frames
         .iter()
         .rev()
-        .find_map(|f| crate::summary::own_name(f))
+        .find_map(|f| own.name(f))
         .unwrap_or_else(|| "(no own frame)".into());
-    (own, wait_kind(&task.frames))
+    (name, wait_kind(own, &task.frames))
 }
 
 impl TaskDump {
@@ -210,7 +233,7 @@ impl TaskDump {
     pub fn groups(&self) -> BTreeMap<(String, &'static str), usize> {
         let mut groups = BTreeMap::new();
         for task in &self.tasks {
-            *groups.entry(group_of(task)).or_default() += 1;
+            *groups.entry(group_of(&self.own, task)).or_default() += 1;
         }
         groups
     }
@@ -293,6 +316,17 @@ mod tests {
             format!("# task dump: 2 tasks traced, 3 alive\ntask 7\n{TRACE}\ntask 9\n{TRACE}\n");
         std::fs::write(&path, &text).unwrap();
         let dump = load(&path).unwrap();
+        // Written before dumps named their program: nothing is known as own.
+        assert!(dump.own.is_empty());
+        let named = text.replacen('\n', "\n# program: /t/target/debug/lab-087\n", 1);
+        std::fs::write(&path, &named).unwrap();
+        let dump = load(&path).unwrap();
+        assert_eq!(dump.own, Own::crates(["lab_087"]));
+        assert_eq!(dump.groups().len(), 1, "{:?}", dump.groups());
+        assert!(
+            dump.groups()
+                .contains_key(&("await_reply".into(), "channel receive"))
+        );
         assert_eq!(dump.alive, 3);
         assert_eq!(dump.tasks.len(), 2);
         assert_eq!(dump.tasks[1].id, "9");
@@ -318,10 +352,14 @@ mod tests {
         let t = task(TRACE);
         assert_eq!(t.frames[0], "lab_087::await_reply");
         assert_eq!(t.frames.len(), 3);
-        assert_eq!(group_of(&t), ("await_reply".to_string(), "channel receive"));
+        let own = Own::crates(["lab_087"]);
+        assert_eq!(
+            group_of(&own, &t),
+            ("await_reply".to_string(), "channel receive")
+        );
         let sleeper =
             task("╼ lab_087::tick at a.rs:1:1\n  └╼ tokio::time::sleep::Sleep at b.rs:2:2");
-        assert_eq!(group_of(&sleeper).1, "sleep");
+        assert_eq!(group_of(&own, &sleeper).1, "sleep");
     }
 
     #[test]
@@ -330,6 +368,7 @@ mod tests {
             tasks: (0..n).map(|_| task(TRACE)).collect(),
             alive: n,
             text: String::new(),
+            own: Own::crates(["lab_087"]),
         };
         let d = diff(&dump(20), &dump(40));
         assert_eq!(d.grown(), [("await_reply", "channel receive", 20)]);

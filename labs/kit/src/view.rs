@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::profile::{Profile, Sample};
-use crate::summary::{CUTOFF_PERCENT, FrameShare, Kind, band, band_rank, own_name};
+use crate::summary::{CUTOFF_PERCENT, FrameShare, Kind, NO_OWN_CRATE, band, band_rank};
 
 /// Where a profile comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -179,13 +179,15 @@ pub struct View {
     pub min_samples: i64,
     /// `true`: rows are threads; `false`: own frames.
     pub by_thread: bool,
+    /// Whether any crate was known as the program's own.
+    pub own_known: bool,
     pub rows: Vec<FrameShare>,
 }
 
 /// The workload's own frames, ranked by the share of value `index`.
 pub fn by_frame(profile: &Profile, kind: Kind, index: usize, min_samples: i64) -> View {
     let rows = shares(profile, index, |s| {
-        let mut own: Vec<String> = s.stack.iter().filter_map(|f| own_name(f)).collect();
+        let mut own: Vec<String> = s.stack.iter().filter_map(|f| profile.own.name(f)).collect();
         own.sort();
         own.dedup();
         own
@@ -225,6 +227,7 @@ fn view(
         min_samples,
         by_thread,
         rows,
+        own_known: !profile.own.is_empty(),
     }
 }
 
@@ -288,6 +291,8 @@ impl fmt::Display for View {
         writeln!(f, "{counted}: ≥ {}", self.min_samples)?;
         if self.by_thread {
             writeln!(f, "threads (the `thread` label), by share of {weighed}:")?;
+        } else if !self.own_known {
+            return writeln!(f, "{NO_OWN_CRATE}");
         } else if self.rows.is_empty() {
             return writeln!(f, "own frames: none at or above {CUTOFF_PERCENT}%");
         } else {
@@ -340,6 +345,7 @@ mod tests {
                 ),
                 sample(&["lab_1::produce"], Some("producer"), [80, 200]),
             ],
+            own: crate::own::Own::crates(["lab_1"]),
         }
     }
 

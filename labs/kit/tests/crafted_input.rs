@@ -8,7 +8,8 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use pprof::protos::{self, Message};
+use labkit::proto as protos;
+use prost::Message;
 
 /// Runs `labkit summary FILE`.
 fn summary(file: &Path) -> Output {

@@ -14,8 +14,9 @@ use std::path::Path;
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
+use labkit::proto as protos;
 use labkit::summary::{Kind, summarise};
-use pprof::protos::{self, Message};
+use prost::Message;
 
 /// Damaged copies per reader and per seed file.
 const CASES: u64 = 3_000;
@@ -220,7 +221,7 @@ fn read_pprof(bytes: &[u8]) {
     }
 }
 
-const VALID_DHAT: &str = r#"{"dhatFileVersion":2,"mode":"rust-heap","verb":"Allocated","bklt":true,"bkacc":false,"tu":"µs","Mtu":"s","tuth":10,"cmd":"lab","pid":1,"tg":5,"te":9,
+const VALID_DHAT: &str = r#"{"dhatFileVersion":2,"mode":"rust-heap","verb":"Allocated","bklt":true,"bkacc":false,"tu":"µs","Mtu":"s","tuth":10,"cmd":"target/debug/lab-1 --out x","pid":1,"tg":5,"te":9,
 "pps":[{"tb":4096,"tbk":4,"tl":10,"mb":2048,"mbk":2,"gb":1024,"gbk":1,"eb":0,"ebk":0,"fs":[1,2]},
 {"tb":100,"tbk":1,"tl":1,"mb":100,"mbk":1,"gb":100,"gbk":1,"eb":0,"ebk":0,"fs":[3]}],
 "ftbl":["[root]","0x1: lab_1::build (src/main.rs:3:5)","0x2: lab_1::main (src/main.rs:9:1)","0x3: std::rt::lang_start"]}"#;

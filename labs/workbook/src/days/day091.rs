@@ -6,7 +6,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use labkit::summary::{margin_points, own_name};
+use labkit::summary::margin_points;
 
 use crate::verdict::Failure;
 
@@ -214,7 +214,7 @@ fn leaf_shares(profile: &labkit::profile::Profile) -> (i64, Vec<(String, f64)>) 
             .stack
             .iter()
             .rev()
-            .find_map(|frame| own_name(frame))
+            .find_map(|frame| profile.own.name(frame))
             .unwrap_or_else(|| OTHER.to_string());
         match counts.iter_mut().find(|(n, _)| *n == name) {
             Some((_, c)) => *c += s.values[0],

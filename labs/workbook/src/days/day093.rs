@@ -114,13 +114,9 @@ impl fmt::Display for Verdict {
 /// crate), summed over `runs`: a raw count.
 pub fn samples_in(runs: &[Profile], name: &str) -> i64 {
     runs.iter()
-        .flat_map(|p| &p.samples)
-        .filter(|s| {
-            s.stack
-                .iter()
-                .any(|f| labkit::summary::own_name(f).as_deref() == Some(name))
-        })
-        .map(|s| s.values[0])
+        .flat_map(|p| p.samples.iter().map(move |s| (&p.own, s)))
+        .filter(|(own, s)| s.stack.iter().any(|f| own.name(f).as_deref() == Some(name)))
+        .map(|(_, s)| s.values[0])
         .sum()
 }
 
