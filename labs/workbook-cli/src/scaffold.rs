@@ -299,8 +299,9 @@ fn solution_test(day: &Day) -> String {
          selfcheck::run_once!()\n}}\n\n#[test]\nfn summary() {{\n    let summary = \
          day{id}::check(&solution_output()).or_fail();\n    insta::assert_snapshot!(\"summary\", \
          summary.to_string());\n}}\n\n#[test]\nfn the_book_shows_the_snapshot() {{\n    \
-         selfcheck::assert_book_shows_snapshot(workbook::this_day!(), &[]);\n}}\n\n#[test]\nfn \
-         passes_on_emulated_machines() {{\n    selfcheck::passes_on_emulated_machines!();\n}}\n",
+         selfcheck::assert_book_shows_snapshot(workbook::this_day!(), &[]);\n}}\n\n#[test]\n\
+         #[ignore = \"the emulated machines take a minute in all; .ci/run runs them: cargo test -- \
+         --ignored emulated\"]\nfn passes_on_emulated_machines() {{\n    selfcheck::passes_on_emulated_machines!();\n}}\n",
         id = day.id
     )
 }

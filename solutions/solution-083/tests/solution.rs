@@ -106,6 +106,7 @@ fn a_run_that_cannot_write_its_picture_keeps_the_old_profile_too() {
 }
 
 #[test]
+#[ignore = "the emulated machines take a minute in all; .ci/run runs them: cargo test -- --ignored emulated"]
 fn passes_on_emulated_machines() {
     selfcheck::passes_on_emulated_machines!();
 }
