@@ -4,8 +4,9 @@
 //! the workbook was written on, and its kernel may tick at 100 Hz rather
 //! than 250. Neither may change a verdict: a solution passes, with the
 //! snapshot's very summary, and a lab fails with its documented symptom.
-//! The solutions' tests (`selfcheck::passes_on_emulated_machines`) run
-//! every solution on [`FAST_AT_100_HZ`], and the project check (`cargo
+//! The solutions' tests (`selfcheck::passes_on_emulated_machines`, a tier
+//! the quick suite ignores and CI runs: `cargo test -- --ignored emulated`)
+//! run every solution on [`FAST_AT_100_HZ`], and the project check (`cargo
 //! workbook check`) every lab on each of [`EMULATED`], through two settings
 //! labkit reads from the environment.
 
