@@ -50,7 +50,7 @@ trace?seconds=N    the service's spans over N seconds (default 1), Chrome trace 
 pub fn router(max_seconds: u64) -> Router {
     let seconds = Arc::new(Limits {
         max_seconds,
-        tracing: AtomicBool::new(false),
+        tracing: OneAtATime::default(),
     });
     Router::new()
         .route("/debug/pprof/", get(index))
@@ -75,8 +75,8 @@ pub fn router(max_seconds: u64) -> Router {
 
 struct Limits {
     max_seconds: u64,
-    /// Raised while a trace is being recorded: one at a time.
-    tracing: AtomicBool,
+    /// One trace at a time.
+    tracing: OneAtATime,
 }
 
 type Params = Query<HashMap<String, String>>;
@@ -85,8 +85,11 @@ async fn index() -> Response {
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], INDEX).into_response()
 }
 
+// The pieces a service's own profile endpoints are made of: what answers
+// a bad parameter, a busy profiler, a failure, a profile.
+
 /// A 400 that names the parameter at fault and what would be valid.
-fn bad(field: &str, message: String) -> Response {
+pub fn bad_request(field: &str, message: String) -> Response {
     (
         StatusCode::BAD_REQUEST,
         axum::Json(json!({ "error": message, "field": field })),
@@ -94,13 +97,14 @@ fn bad(field: &str, message: String) -> Response {
         .into_response()
 }
 
-fn error(status: StatusCode, message: &str) -> Response {
+/// An answer with `status` and `{"error": message}`.
+pub fn error(status: StatusCode, message: &str) -> Response {
     (status, axum::Json(json!({ "error": message }))).into_response()
 }
 
 /// `?seconds=N`: absent gives `default`; anything but a whole number from
-/// 1 to `max` is refused.
-fn seconds(
+/// 1 to `max` is refused, with a message naming what would be valid.
+pub fn seconds(
     query: &HashMap<String, String>,
     default: Option<u64>,
     max: u64,
@@ -116,8 +120,34 @@ fn seconds(
     }
 }
 
-fn pprof(bytes: Vec<u8>) -> Response {
+/// A gzipped pprof profile as the answer.
+pub fn pprof(bytes: Vec<u8>) -> Response {
     ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response()
+}
+
+/// A flag raised while one capture runs: a second one is refused until
+/// the [`Capturing`] guard of the first is dropped. The capture owns the
+/// guard, not the request: a client that leaves half-way drops its request,
+/// but the capture it started runs on to its end, and until then a second
+/// one must still be refused (Go answers "profiling already in use").
+#[derive(Debug, Default, Clone)]
+pub struct OneAtATime(Arc<AtomicBool>);
+
+/// Held while a capture runs; see [`OneAtATime`].
+#[derive(Debug)]
+pub struct Capturing(Arc<AtomicBool>);
+
+impl OneAtATime {
+    /// The guard, unless a capture is already running.
+    pub fn take(&self) -> Option<Capturing> {
+        (!self.0.swap(true, Ordering::AcqRel)).then(|| Capturing(self.0.clone()))
+    }
+}
+
+impl Drop for Capturing {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
 }
 
 // ANCHOR: heap
@@ -178,10 +208,10 @@ async fn contention_profile(
 ) -> Response {
     let seconds = match seconds(&query, None, limits.max_seconds) {
         Ok(s) => s,
-        Err(message) => return bad("seconds", message),
+        Err(message) => return bad_request("seconds", message),
     };
     if query.contains_key("debug") {
-        return bad(
+        return bad_request(
             "debug",
             "debug: these profiles are pprof only; drop the parameter".into(),
         );
@@ -225,7 +255,7 @@ async fn task_dump(Query(query): Params) -> Response {
         None | Some("2") => false,
         Some("1") => true,
         Some(other) => {
-            return bad(
+            return bad_request(
                 "debug",
                 format!("debug={other:?}: expected 1 (tasks counted by stack) or 2 (every task)"),
             );
@@ -296,7 +326,7 @@ impl Write for Buffer {
 async fn trace(limits: Arc<Limits>, Query(query): Params) -> Response {
     let seconds = match seconds(&query, Some(1), limits.max_seconds) {
         Ok(s) => s.unwrap_or(1),
-        Err(message) => return bad("seconds", message),
+        Err(message) => return bad_request("seconds", message),
     };
     let Some(switch) = SWITCH.get() else {
         return error(
@@ -304,19 +334,18 @@ async fn trace(limits: Arc<Limits>, Query(query): Params) -> Response {
             "tracing is not installed: the program must call labkit::endpoints::install_tracing",
         );
     };
-    if limits.tracing.swap(true, Ordering::AcqRel) {
+    let Some(recording) = limits.tracing.take() else {
         return error(
             StatusCode::CONFLICT,
             "a trace is already being recorded; try again later",
         );
-    }
+    };
     // The recording runs as a task of its own, not in the request: a
     // client that leaves drops its request, but the recording still ends
     // on time, uninstalls its layer and lowers the flag.
     let recording = tokio::spawn(async move {
-        let recorded = record(switch, seconds).await;
-        limits.tracing.store(false, Ordering::Release);
-        recorded
+        let _recording = recording;
+        record(switch, seconds).await
     });
     let recorded = recording
         .await
