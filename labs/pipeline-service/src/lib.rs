@@ -127,14 +127,12 @@ async fn load(State(app): State<Arc<App>>, body: Bytes) -> Response {
         Ok(v) => v,
         Err(e) => return bad_request("body", format!("the body is not JSON: {e}")),
     };
-    let number = |field: &'static str, max: u64| -> Result<u64, Response> {
+    // The field at fault and what would be valid.
+    let number = |field: &'static str, max: u64| -> Result<u64, (&'static str, String)> {
         match request.get(field).and_then(Value::as_u64) {
             Some(n) if (1..=max).contains(&n) => Ok(n),
-            Some(n) => Err(bad_request(
-                field,
-                format!("{field} is {n}: expected 1 to {max}"),
-            )),
-            None => Err(bad_request(
+            Some(n) => Err((field, format!("{field} is {n}: expected 1 to {max}"))),
+            None => Err((
                 field,
                 format!("{field} is missing or not a whole number: expected 1 to {max}"),
             )),
@@ -142,7 +140,9 @@ async fn load(State(app): State<Arc<App>>, body: Bytes) -> Response {
     };
     let (workers, items) = match (number("workers", 64), number("items", 10_000)) {
         (Ok(w), Ok(i)) => (w, i),
-        (Err(r), _) | (_, Err(r)) => return r,
+        (Err((field, message)), _) | (_, Err((field, message))) => {
+            return bad_request(field, message);
+        }
     };
     // A full service says so, and when to come back, instead of starting
     // threads it cannot afford.
