@@ -1,4 +1,8 @@
-//! One error type for the whole kit: a sentence a learner can act on.
+//! The error the kit's recorders and writers return to a program: a
+//! sentence a learner can act on. The readers say more precisely what went
+//! wrong with an input: [`crate::profile::LoadError`] for a pprof file (so a
+//! caller can tell a missing file from a malformed one), a message naming
+//! the file for the other formats.
 
 use std::fmt;
 
