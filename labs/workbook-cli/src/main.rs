@@ -8,7 +8,9 @@
 //!   every lab, as shipped, fails its self-check with exactly its
 //!   documented symptom.
 //! - `workbook new 095 "title"`: a new day's scaffold (`scaffold.rs`).
+//! - `workbook hint 083`: the day's next hint (`hints.rs`).
 
+mod hints;
 mod layout;
 mod pages;
 mod scaffold;
@@ -57,6 +59,14 @@ enum Task {
         #[arg(long, default_value = "the profile does not show the work")]
         symptom: String,
     },
+    /// The day's next hint: where to look, then the concept, then the fix
+    Hint {
+        /// The day's id, e.g. 083
+        id: String,
+        /// Start over: show the first hint again
+        #[arg(long)]
+        reset: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -69,6 +79,7 @@ fn main() -> ExitCode {
             week,
             symptom,
         } => scaffold::run(&id, &title, week.as_deref(), &symptom),
+        Task::Hint { id, reset } => hints::run(&id, reset),
     }
 }
 

@@ -83,6 +83,7 @@ pub fn plan(
         week: Box::leak(week.to_string().into_boxed_str()),
         title: Box::leak(title.to_string().into_boxed_str()),
         symptom: Box::leak(symptom.to_string().into_boxed_str()),
+        hints: NEW_HINTS,
         check: last.check,
         lab_matches_solution: true,
     };
@@ -160,6 +161,14 @@ fn insert_after(text: &str, after: impl Fn(&str) -> bool, line: &str) -> Result<
     Ok(out.join("\n") + "\n")
 }
 
+/// A new day's hints until its author writes them: the shape each level
+/// takes (where to look, the concept, the fix).
+const NEW_HINTS: [&str; 3] = [
+    "Open the profile the lab wrote: what does it show, and what did you expect it to show?",
+    "The concept behind the pitfall, in two sentences, with its Go counterpart.",
+    "The fix, with the line that changes.",
+];
+
 pub fn registry_with(registry: &str, day: &Day, _: &Day) -> Result<String, String> {
     let end = registry
         .find("\n];")
@@ -167,10 +176,14 @@ pub fn registry_with(registry: &str, day: &Day, _: &Day) -> Result<String, Strin
     let entry = format!(
         "\n    day! {{\n        module: day{id},\n        week: \"{}\",\n        title: \"{}\",\n        \
          check: files,\n        // ANCHOR: symptom-{id}\n        symptom: \"{}\",\n        \
-         // ANCHOR_END: symptom-{id}\n    }},",
+         // ANCHOR_END: symptom-{id}\n        hints: [\n{}        ],\n    }},",
         day.week,
         day.title,
         day.symptom,
+        day.hints
+            .iter()
+            .map(|h| format!("            {h:?},\n"))
+            .collect::<String>(),
         id = day.id
     );
     Ok(format!("{}{entry}{}", &registry[..end], &registry[end..]))
@@ -360,6 +373,7 @@ mod tests {
             week: "Month 4 · Week 3",
             title: "a new day",
             symptom: "something is wrong",
+            hints: NEW_HINTS,
             check: DAYS[0].check,
             lab_matches_solution: true,
         }

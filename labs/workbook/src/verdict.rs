@@ -28,7 +28,12 @@ impl fmt::Display for Failure {
         writeln!(f, "day {} self-check: not yet", self.day)?;
         writeln!(f, "  symptom: {}", self.symptom)?;
         writeln!(f, "  hint:    {}", self.hint)?;
-        write!(f, "  read:    {} (mdbook serve --open)", self.page())
+        writeln!(f, "  read:    {} (mdbook serve --open)", self.page())?;
+        write!(
+            f,
+            "  stuck:   cargo workbook hint {} (one more hint each time: the concept, then the fix)",
+            self.day
+        )
     }
 }
 

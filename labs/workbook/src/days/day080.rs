@@ -10,6 +10,8 @@ use labkit::summary::CpuSummary;
 pub const DAY: &str = crate::registry::module_day(module_path!());
 /// What the lab as shipped fails with, from its registry entry.
 const SYMPTOM: &str = crate::registry::symptom(DAY);
+/// The question a red self-check asks: where to look, never the fix.
+const FIRST_HINT: &str = crate::registry::first_hint(DAY);
 
 /// The samples the summary ranks with. The program repeats its batch until
 /// the profile holds 400 (`labkit::capture::until_sampled`), on any machine
@@ -17,9 +19,6 @@ const SYMPTOM: &str = crate::registry::symptom(DAY);
 /// standard error of the 20 % share is 2.3 points, so the ranges checked
 /// below sit at least 4 standard errors from the true shares.
 pub const MIN_SAMPLES: i64 = 300;
-
-const SCOPE_HINT: &str = "`let _ = value;` drops the value on that very line; a named binding \
-such as `let _profile = value;` keeps it to the end of the block";
 
 /// Reads `dir/cpu.pb.gz` and checks it is the profile the day expects.
 pub fn check(dir: &Path) -> Result<CpuSummary, Failure> {
@@ -30,7 +29,7 @@ pub fn check(dir: &Path) -> Result<CpuSummary, Failure> {
         hint,
     };
     if summary.samples == 0 {
-        return Err(fail(SYMPTOM.into(), SCOPE_HINT));
+        return Err(fail(SYMPTOM.into(), FIRST_HINT));
     }
     if summary.samples < MIN_SAMPLES {
         return Err(crate::verdict::too_few_samples(

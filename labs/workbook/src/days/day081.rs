@@ -11,6 +11,8 @@ use labkit::summary::CpuSummary;
 pub const DAY: &str = crate::registry::module_day(module_path!());
 /// What the lab as shipped fails with, from its registry entry.
 const SYMPTOM: &str = crate::registry::symptom(DAY);
+/// The question a red self-check asks: where to look, never the fix.
+const FIRST_HINT: &str = crate::registry::first_hint(DAY);
 
 /// Enough samples that a share is known to ± 6 points (95 %): the gap
 /// between `hash` (60 %) and `compress` (20 %) is then never in doubt. One
@@ -29,9 +31,7 @@ pub fn check(dir: &Path) -> Result<CpuSummary, Failure> {
                 "cpu profile has {} samples, {SYMPTOM} (want at least {MIN_SAMPLES})",
                 summary.samples
             ),
-            hint: "count how many samples the profile holds, and ask yourself what sets that \
-                   number: the loop, the machine, the kernel? (book/day-081.md, \"How many \
-                   samples\")",
+            hint: FIRST_HINT,
         });
     }
     crate::verdict::expect_shares(

@@ -15,6 +15,8 @@ use labkit::threads;
 pub const DAY: &str = crate::registry::module_day(module_path!());
 /// What the lab as shipped fails with, from its registry entry.
 const SYMPTOM: &str = crate::registry::symptom(DAY);
+/// The question a red self-check asks: where to look, never the fix.
+const FIRST_HINT: &str = crate::registry::first_hint(DAY);
 
 /// Where the two runs write: the pool partitioned by customer, and the
 /// pool with one shared queue.
@@ -98,7 +100,7 @@ pub fn check(dir: &Path) -> Result<Outcome, Failure> {
                 "{SYMPTOM}: the per-thread view lumps them into one line, so it cannot show \
                  which worker does the most"
             ),
-            "spawn each worker with thread::Builder::new().name(format!(\"worker-{i}\"))",
+            FIRST_HINT,
         ));
     }
     if threads.rows.first().is_none_or(|(_, ratio)| *ratio < 3.0) {

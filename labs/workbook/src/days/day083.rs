@@ -11,16 +11,14 @@ use labkit::summary::{self, CpuSummary};
 pub const DAY: &str = crate::registry::module_day(module_path!());
 /// What the lab as shipped fails with, from its registry entry.
 const SYMPTOM: &str = crate::registry::symptom(DAY);
+/// The question a red self-check asks: where to look, never the fix.
+const FIRST_HINT: &str = crate::registry::first_hint(DAY);
 
 /// The floor the summary asks for. The producer keeps feeding jobs until the
 /// profile holds 400 samples (`labkit::capture::until_sampled`), on any
 /// machine and kernel tick; 300 leaves room below that, and puts the ranges
 /// checked below at least 4 standard errors from the true 4:1 split.
 pub const MIN_SAMPLES: i64 = 300;
-
-const FLUSH_HINT: &str = "a BufWriter holds bytes until it is flushed or dropped, and \
-std::process::exit runs no destructors: flush the writer (or call into_inner) before the \
-program exits";
 
 /// Reads `dir/cpu.pb.gz` and checks it is the profile the day expects.
 pub fn check(dir: &Path) -> Result<CpuSummary, Failure> {
@@ -31,13 +29,10 @@ pub fn check(dir: &Path) -> Result<CpuSummary, Failure> {
     };
     let path = dir.join(PPROF_FILE);
     let profile = profile::load(&path).map_err(|e| match e {
-        LoadError::Empty(_) => fail(SYMPTOM.into(), FLUSH_HINT),
+        LoadError::Empty(_) => fail(SYMPTOM.into(), FIRST_HINT),
         LoadError::Truncated(_, n) => fail(
-            format!(
-                "cpu profile is truncated ({n} bytes, its gzip stream stops early): the program \
-                 exited before its buffered writer was flushed"
-            ),
-            FLUSH_HINT,
+            format!("cpu profile is truncated ({n} bytes, its gzip stream stops early)"),
+            FIRST_HINT,
         ),
         other => fail(
             format!("cpu profile cannot be read: {other}"),

@@ -12,6 +12,8 @@ use labkit::heap::{self, HEAP_FILE, HeapProfile};
 pub const DAY: &str = crate::registry::module_day(module_path!());
 /// What the lab as shipped fails with, from its registry entry.
 const SYMPTOM: &str = crate::registry::symptom(DAY);
+/// The question a red self-check asks: where to look, never the fix.
+const FIRST_HINT: &str = crate::registry::first_hint(DAY);
 
 /// The file the day's program writes its receipts to, after the profile.
 pub const RECEIPTS_FILE: &str = "receipts.txt";
@@ -113,8 +115,7 @@ pub fn check(dir: &Path) -> Result<Outcome, Failure> {
                 heap::group(text_bytes),
                 times(receipts.peak_bytes, text_bytes)
             ),
-            "a String made from a buffer keeps the buffer's capacity: hand the collector a copy \
-             as long as the text, and let the scratch buffer go when build_receipt returns",
+            FIRST_HINT,
         ));
     }
     Ok(Outcome {

@@ -12,6 +12,8 @@ use labkit::summary::{self, Kind, Summary};
 pub const DAY: &str = crate::registry::module_day(module_path!());
 /// What the lab as shipped fails with, from its registry entry.
 const SYMPTOM: &str = crate::registry::symptom(DAY);
+/// The question a red self-check asks: where to look, never the fix.
+const FIRST_HINT: &str = crate::registry::first_hint(DAY);
 
 /// The day's flags, by name: `--workers N --items N`. The defaults are the
 /// Go seed's 400 goroutines and 4000 items, scaled to a 2-core machine and
@@ -101,7 +103,7 @@ pub fn check(dir: &Path) -> Result<Profiles, Failure> {
     let cpu = summary::summarise(&cpu, Kind::Cpu, MIN_CPU_SAMPLES);
     let mut block = summary::summarise(&block, Kind::Block, MIN_CONTENTIONS);
     if block.samples == 0 {
-        return Err(fail(SYMPTOM.into(), RATE_HINT));
+        return Err(fail(SYMPTOM.into(), FIRST_HINT));
     }
     if block.samples < MIN_CONTENTIONS {
         return Err(fail(

@@ -14,6 +14,8 @@ use labkit::summary::{self, Kind, Summary};
 pub const DAY: &str = crate::registry::module_day(module_path!());
 /// What the lab as shipped fails with, from its registry entry.
 const SYMPTOM: &str = crate::registry::symptom(DAY);
+/// The question a red self-check asks: where to look, never the fix.
+const FIRST_HINT: &str = crate::registry::first_hint(DAY);
 
 /// The day's flags, by name: `--workers N --items N`.
 #[derive(clap::Args, Debug, Clone, PartialEq, Eq)]
@@ -134,8 +136,7 @@ pub fn check(dir: &Path) -> Result<Outcome, Failure> {
                 outcome.wait_share() * 100.0,
                 MAX_WAIT_SHARE * 100.0
             ),
-            "the slow work inside the critical section does not need the lock: do it before \
-             taking the lock, and hold the lock only to update the counters",
+            FIRST_HINT,
         ));
     }
     Ok(outcome)

@@ -8,6 +8,8 @@ use crate::verdict::Failure;
 use labkit::tasks::{self, DumpDiff};
 
 pub const DAY: &str = crate::registry::module_day(module_path!());
+/// The question a red self-check asks: where to look, never the fix.
+const FIRST_HINT: &str = crate::registry::first_hint(DAY);
 
 /// The dumps the program writes, after 20 and after 40 requests.
 pub const DUMP_1: &str = "dump-1.txt";
@@ -50,8 +52,7 @@ pub fn check(dir: &Path) -> Result<Outcome, Failure> {
     if let Some((frame, kind, grew)) = diff.grown().first().copied() {
         return Err(fail(
             format!("task leak: {grew} more tasks wait in {frame} ({kind}) after 20 more requests"),
-            "a task waiting on a channel ends only when the channel closes: when a request \
-             gives up on the backend, drop its sender (remove it from `pending`)",
+            FIRST_HINT,
         ));
     }
     if second.alive > first.alive {

@@ -15,6 +15,8 @@ use labkit::tasks::{self, TaskDump};
 pub const DAY: &str = crate::registry::module_day(module_path!());
 /// What the lab as shipped fails with, from its registry entry.
 const SYMPTOM: &str = crate::registry::symptom(DAY);
+/// The question a red self-check asks: where to look, never the fix.
+const FIRST_HINT: &str = crate::registry::first_hint(DAY);
 pub const SERVICE: &str = "echo";
 
 /// What a SIGQUIT did to the service.
@@ -95,8 +97,7 @@ pub fn check(launch: Launch, exe: &Path, dir: &Path) -> Result<Outcome, Failure>
         if let Some(status) = service.exited() {
             return Err(fail(
                 format!("{SYMPTOM} ({status}) and left no task dump"),
-                "Rust does nothing on SIGQUIT but die; listen for it with \
-                 tokio::signal::unix::signal(SignalKind::quit()) and write a dump when it comes",
+                FIRST_HINT,
             ));
         }
         if Instant::now() > deadline {

@@ -14,6 +14,8 @@ use labkit::http;
 pub const DAY: &str = crate::registry::module_day(module_path!());
 /// What the lab as shipped fails with, from its registry entry.
 const SYMPTOM: &str = crate::registry::symptom(DAY);
+/// The question a red self-check asks: where to look, never the fix.
+const FIRST_HINT: &str = crate::registry::first_hint(DAY);
 /// The default address: loopback only.
 pub const PORT: &str = "127.0.0.1:8089";
 
@@ -261,8 +263,7 @@ pub fn check(launch: Launch, exe: &Path, dir: &Path) -> Result<Outcome, Failure>
                 outcome.capture.as_millis(),
                 outcome.stall_share() * 100.0
             ),
-            "the handler sleeps for the whole capture on the only thread that serves requests; \
-             run the capture with tokio::task::spawn_blocking and .await it",
+            FIRST_HINT,
         ));
     }
     if profile.status != 200 {

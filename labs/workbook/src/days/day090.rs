@@ -10,6 +10,8 @@ use labkit::trace::{self, TRACE_FILE, Trace};
 pub const DAY: &str = crate::registry::module_day(module_path!());
 /// What the lab as shipped fails with, from its registry entry.
 const SYMPTOM: &str = crate::registry::symptom(DAY);
+/// The question a red self-check asks: where to look, never the fix.
+const FIRST_HINT: &str = crate::registry::first_hint(DAY);
 
 /// 200 items through three stages make about 600 spans.
 pub const MIN_SPANS: u64 = 300;
@@ -41,11 +43,7 @@ pub fn check(dir: &Path) -> Result<Outcome, Failure> {
         )
     })?;
     if trace.spans == 0 {
-        return Err(fail(
-            SYMPTOM.into(),
-            "tracing-chrome's FlushGuard (held by labkit's TraceScope) finishes the file when \
-             it is dropped; `let _ = …` drops it at once. Bind it to a name for the whole run",
-        ));
+        return Err(fail(SYMPTOM.into(), FIRST_HINT));
     }
     if trace.spans < MIN_SPANS {
         return Err(fail(

@@ -13,6 +13,8 @@ use crate::verdict::Failure;
 pub const DAY: &str = crate::registry::module_day(module_path!());
 /// What the lab as shipped fails with, from its registry entry.
 const SYMPTOM: &str = crate::registry::symptom(DAY);
+/// The question a red self-check asks: where to look, never the fix.
+const FIRST_HINT: &str = crate::registry::first_hint(DAY);
 
 /// The benchmark's name: criterion's directory for it is named after it.
 pub const BENCHMARK: &str = "checksum";
@@ -304,9 +306,7 @@ pub fn check(dir: &Path) -> Result<Outcome, Failure> {
                 reference_ns / criterion_ns.max(1e-3),
                 human_ns(reference_ns),
             ),
-            "the benchmark throws checksum's result away, so the optimiser removed the call: \
-             return the result from the closure (criterion passes it through black_box) and hide \
-             the input from the optimiser with std::hint::black_box",
+            FIRST_HINT,
         ));
     }
     if samples < MIN_SAMPLES {

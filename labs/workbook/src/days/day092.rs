@@ -10,6 +10,8 @@ use crate::verdict::Failure;
 pub const DAY: &str = crate::registry::module_day(module_path!());
 /// What the lab as shipped fails with, from its registry entry.
 const SYMPTOM: &str = crate::registry::symptom(DAY);
+/// The question a red self-check asks: where to look, never the fix.
+const FIRST_HINT: &str = crate::registry::first_hint(DAY);
 
 /// The batch: 8 uploads of 0.1 s of CPU each. A job's size is CPU time,
 /// not a loop count (`labkit::work::burn_cpu`): on a laptop ten times
@@ -124,8 +126,7 @@ pub fn check(dir: &Path) -> Result<Outcome, Failure> {
                 outcome.lateness_in_jobs(),
                 outcome.job.as_millis()
             ),
-            "a task with no .await holds its worker until it is done; run CPU-heavy work with \
-             tokio::task::spawn_blocking (or on a rayon pool sized to the cores)",
+            FIRST_HINT,
         ));
     }
     if outcome.ticks < 10 {

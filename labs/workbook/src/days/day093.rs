@@ -14,6 +14,8 @@ use crate::verdict::Failure;
 pub const DAY: &str = crate::registry::module_day(module_path!());
 /// What the lab as shipped fails with, from its registry entry.
 const SYMPTOM: &str = crate::registry::symptom(DAY);
+/// The question a red self-check asks: where to look, never the fix.
+const FIRST_HINT: &str = crate::registry::first_hint(DAY);
 
 /// CPU per request in each step of the handler, in `labkit::work` units.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -282,8 +284,7 @@ pub fn check(dir: &Path) -> Result<Outcome, Failure> {
                  {wrong}: {SYMPTOM} (the after side holds {:.1}× the before side's samples)",
                 outcome.length_ratio()
             ),
-            "a longer run has more samples everywhere: compare each function's share of its \
-             own side's samples (labkit::diff::diff), and only changes beyond the margin",
+            FIRST_HINT,
         ));
     }
     if before.len() < MIN_RUNS || after.len() < MIN_RUNS {
