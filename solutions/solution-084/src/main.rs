@@ -119,3 +119,31 @@ fn collect(receipts: &Receiver<String>) -> Vec<String> {
     }
     kept
 }
+
+// ANCHOR: per_order
+/// Go's `go test -bench -benchmem` prints allocations and bytes per
+/// operation; dhat's testing mode counts them exactly, so a test can hold
+/// them: an allocation that sneaks back into `build_receipt` fails here,
+/// long before a heap profile would be taken.
+#[cfg(test)]
+mod per_order {
+    use super::*;
+
+    #[test]
+    fn a_receipt_costs_two_allocations_and_keeps_only_its_text() {
+        let _profiler = dhat::Profiler::builder().testing().build();
+        let before = dhat::HeapStats::get();
+        let receipt = build_receipt(7);
+        let after = dhat::HeapStats::get();
+        // The scratch buffer and the copy handed back: two blocks.
+        dhat::assert_eq!(after.total_blocks - before.total_blocks, 2);
+        dhat::assert_eq!(
+            after.total_bytes - before.total_bytes,
+            (SCRATCH_BYTES + receipt.len()) as u64
+        );
+        // What outlives the call: the receipt, exactly as long as its text.
+        dhat::assert_eq!(after.curr_bytes - before.curr_bytes, receipt.len());
+        drop(receipt);
+    }
+}
+// ANCHOR_END: per_order
