@@ -25,7 +25,7 @@ use workbook::days::day091;
 
 fn main() -> Result<(), Error> {
     let out_dir = workbook::this_day!().out_dir();
-    let criterion_dir = out_dir.join(day091::CRITERION_DIR);
+    let criterion_dir = day091::fresh_criterion_dir(&out_dir)?;
     let data = day091::input();
 
     // The yardstick: the same call timed by hand, just before and just
@@ -50,7 +50,8 @@ fn main() -> Result<(), Error> {
     let mut profiled = Criterion::default()
         .output_directory(&criterion_dir)
         .with_profiler(PProfProfiler::new(frequency_hz()?, Output::Protobuf))
-        .profile_time(Some(day091::PROFILE_TIME));
+        .profile_time(Some(day091::PROFILE_TIME))
+        .without_plots();
     benchmarks(&mut profiled, &data);
     // ANCHOR_END: run
 

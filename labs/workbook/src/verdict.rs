@@ -138,11 +138,18 @@ pub fn report<T: fmt::Display>(files: &[PathBuf], verdict: &Result<T, Failure>) 
     match verdict {
         Err(f) => {
             let read = format!(
-                "{} (mdbook serve --open)\nself-check: cargo test -p lab-{}",
+                "{} (mdbook serve --open)\nself-check: cargo test -p lab-{}\n\
+                 stuck? cargo workbook hint {} (one more hint each time)",
                 f.page(),
+                f.day,
                 f.day
             );
-            out::closing(&[("wrote", &wrote), ("wrong", &f.symptom), ("read", &read)]);
+            out::closing(&[
+                ("wrong", &f.symptom),
+                ("ask", &f.hint),
+                ("wrote", &wrote),
+                ("read", &read),
+            ]);
         }
         Ok(summary) => {
             let mut next = String::new();
@@ -151,6 +158,13 @@ pub fn report<T: fmt::Display>(files: &[PathBuf], verdict: &Result<T, Failure>) 
                 let name = f.to_string_lossy();
                 if name.ends_with(".svg") {
                     next.push_str(&format!("open {shown} in a browser\n"));
+                } else if name.ends_with("/profile/profile.pb") {
+                    // pprof-rs's criterion profiler writes this one itself and
+                    // keeps its own unwinder frames on top of every stack
+                    // (labkit's captures strip them): hide them.
+                    next.push_str(&format!(
+                        "go tool pprof -top -hide='^(backtrace::|<pprof::)' {shown}\n"
+                    ));
                 } else if name.ends_with(".pb.gz") || name.ends_with(".pb") {
                     next.push_str(&format!("go tool pprof -top {shown}\n"));
                 } else if name.ends_with("dhat-heap.json") {

@@ -94,6 +94,22 @@ pub fn time_by_hand<T>(mut f: impl FnMut() -> T) -> f64 {
     started.elapsed().as_nanos() as f64 / calls as f64
 }
 
+/// Criterion's directory under `out_dir`, emptied: every run measures
+/// afresh. Criterion compares each run with the one before it, and after a
+/// fix that one measured a benchmark whose work was deleted: "+35 054 493 %,
+/// performance has regressed" is noise, not news.
+pub fn fresh_criterion_dir(out_dir: &Path) -> Result<std::path::PathBuf, labkit::Error> {
+    let dir = out_dir.join(CRITERION_DIR);
+    match std::fs::remove_dir_all(&dir) {
+        Ok(()) => Ok(dir),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(dir),
+        Err(e) => Err(labkit::Error::io(
+            format!("cannot empty {} before measuring", dir.display()),
+            e,
+        )),
+    }
+}
+
 /// Writes the yardstick to `dir/reference.txt`, atomically: the timings by
 /// hand just before and just after criterion measured, one a line. The
 /// check compares criterion with their mean, which follows the machine's
