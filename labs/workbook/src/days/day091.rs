@@ -366,3 +366,22 @@ pub fn report(dir: &Path) {
     ];
     crate::verdict::report(&files, &check(dir));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_run_measures_afresh() {
+        let out = std::env::temp_dir().join(format!("day091-fresh-{}", std::process::id()));
+        let old = out.join(CRITERION_DIR).join("checksum").join("base");
+        std::fs::create_dir_all(&old).unwrap();
+        std::fs::write(old.join("estimates.json"), "{}").unwrap();
+        let dir = fresh_criterion_dir(&out).unwrap();
+        assert_eq!(dir, out.join(CRITERION_DIR));
+        assert!(!dir.exists(), "the last run's estimates are gone");
+        // A first run has nothing to remove.
+        assert_eq!(fresh_criterion_dir(&out).unwrap(), dir);
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+}
