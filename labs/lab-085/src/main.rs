@@ -34,10 +34,8 @@ fn main() -> Result<(), Error> {
     let (out_dir, flags) = workbook::this_day!().args::<Flags>();
     let (workers, items) = (flags.workers as usize, flags.items);
 
-    // ANCHOR: rate
     // The channels below are labkit::contention's: they feed the block
     // profile that is written at the end.
-    // ANCHOR_END: rate
 
     // ANCHOR: capture
     let capture = Capture::start()?;
