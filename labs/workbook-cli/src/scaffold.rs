@@ -332,8 +332,8 @@ fn module(day: &Day) -> String {
          crate::verdict::load_cpu_summary(DAY, &dir.join(PPROF_FILE), MIN_SAMPLES)?;\n    \
          if summary.samples < MIN_SAMPLES {{\n        return Err(Failure {{\n            day: \
          DAY,\n            symptom: format!(\"cpu profile has {{}} samples: {{SYMPTOM}}\", \
-         summary.samples),\n            hint: \"look at where the profiling scope begins and \
-         ends\",\n        }});\n    }}\n    Ok(summary)\n}}\n\n/// Checks what a run wrote into \
+         summary.samples),\n            hint: \
+         crate::registry::first_hint(DAY),\n        }});\n    }}\n    Ok(summary)\n}}\n\n/// Checks what a run wrote into \
          `dir` and prints the closing lines.\npub fn report(dir: &Path) {{\n    let files = \
          [dir.join(PPROF_FILE), dir.join(labkit::capture::FLAME_FILE)];\n    \
          crate::verdict::report(&files, &check(dir));\n}}\n",
@@ -347,15 +347,19 @@ fn page(day: &Day, last: &Day) -> String {
     format!(
         "# Day {id} — {title}\n\n{nav}\n\n## 🎯 Learning objective\n\n## 📚 Topics\n\n\
          ## 📖 Reading\n\n## 📝 Notes\n\n## 💻 Code examples\n\n```rust\n\
-         {{{{#include ../labs/lab-{id}/src/main.rs:scope}}}}\n```\n\n### The expected profile\n\n\
+         {{{{#include ../labs/lab-{id}/src/main.rs:scope}}}}\n```\n\n### 🔮 Predict first\n\n\
+         Predict the summary before you run it: \n\n### The expected profile\n\n\
+         <details><summary>Open it once you have made your prediction</summary>\n\n\
          ```text\n(the solution's snapshot, pasted: its test checks that this page shows it)\n\
-         ```\n\n## 🏋️ Exercises\n\n| exercise | status | command |\n| --- | --- | --- |\n\
-         | Run the lab | ⬜ | `cargo run -p lab-{id}` |\n\nThe self-check says, as shipped:\n\n\
-         ```text\n{{{{#include ../labs/workbook/src/registry.rs:symptom-{id}}}}}\n```\n\n\
+         ```\n\n</details>\n\n## 🏋️ Exercises\n\n| exercise | status | command |\n\
+         | --- | --- | --- |\n| Run the lab | ⬜ | `cargo run -p lab-{id}` |\n\n\
+         <details><summary>What the self-check says as shipped</summary>\n\n\
+         ```rust,ignore\n{{{{#include ../labs/workbook/src/registry.rs:symptom-{id}}}}}\n```\n\n\
+         </details>\n\n\
          ### After the exercises: the fix\n\n<details><summary>Show the fix</summary>\n\n```rust\n\
          {{{{#include ../solutions/solution-{id}/src/main.rs:scope}}}}\n```\n\n</details>\n\n\
          ## 🐛 Mistakes made\n\n## ❓ Open questions\n\n## 🧠 Active recall\n\n\
-         1. Predict the summary before you run it: \n\n## 🪶 Feynman reflection\n\n\
+         1. \n\n## 🪶 Feynman reflection\n\n\
          ## 🕳️ Knowledge gaps\n\n## ✅ Summary\n\n## ⏭️ Next steps\n\n\
          **Suggested commit:** `fix(lab-{id}): (day {id})`\n",
         title = layout::capitalised(day.title),
