@@ -144,6 +144,9 @@ static RUNNING: parking_lot::Mutex<Option<pprof::ProfilerGuard<'static>>> =
 pub struct Capture {
     /// True until [`Capture::stop`] or the drop stops the profiler.
     running: bool,
+    /// The process's CPU clock when sampling began: what the samples stand
+    /// for is measured, not assumed (see [`encode`]).
+    cpu_at_start: Option<cpu_time::ProcessTime>,
 }
 
 impl Capture {
@@ -176,7 +179,14 @@ impl Capture {
             }
         }
         *running = Some(build().map_err(failed)?);
-        Ok(Capture { running: true })
+        // After the build: pprof-rs's first stack walk, which loads the
+        // unwinding tables (a third of a second in a debug build), is no
+        // work of the program's.
+        let cpu_at_start = cpu_time::ProcessTime::try_now().ok();
+        Ok(Capture {
+            running: true,
+            cpu_at_start,
+        })
     }
 
     /// Stops sampling and resolves the stacks to function names.
@@ -187,13 +197,17 @@ impl Capture {
         let Some(guard) = RUNNING.lock().take() else {
             return Err(Error::new("this capture was already stopped"));
         };
+        let cpu = self
+            .cpu_at_start
+            .and_then(|start| start.try_elapsed().ok())
+            .and_then(|d| u64::try_from(d.as_nanos()).ok());
         let report = guard
             .report()
             .frames_post_processor(strip_profiler_frames)
             .build()
             .map_err(|e| Error::new(format!("cannot build the CPU profile: {e}")));
         pprof_temp::stopping(guard);
-        let proto = encode(&report?);
+        let proto = encode(&report?, cpu);
         Recorded::new(proto, "cpu", 0)
             .map_err(|e| Error::new(format!("pprof-rs produced a profile we cannot read: {e}")))
     }
@@ -438,41 +452,76 @@ fn strip_profiler_frames(frames: &mut pprof::Frames) {
 }
 
 /// The report as a pprof profile: two sample types (`samples`/`count`,
-/// `cpu`/`nanoseconds`, one sampling period per sample), a `thread` label
-/// on every sample, and, for now, one location per function (the first
-/// line seen stands for all of its lines).
-fn encode(report: &pprof::Report) -> proto::Profile {
+/// `cpu`/`nanoseconds`), a `thread` label on every sample, one function
+/// per function name and file, and one location per distinct frame: the
+/// inlined calls at one address with their lines, the outermost last, as
+/// Go writes them. Two runs of one build therefore spell the same stack
+/// the same way, line for line, and `go tool pprof -base` cancels them.
+///
+/// Each sample stands for `cpu_ns / samples` nanoseconds when the capture
+/// measured the process's CPU time (`cpu_ns`): the kernel delivers at most
+/// one sample per tick (100 to 1000 Hz by `CONFIG_HZ`) whatever rate is
+/// asked, and drops the samples that arrive while one is pending, so the
+/// asked rate's period (1/997 s) made every millisecond in `go tool pprof`
+/// a quarter of the truth on a 250 Hz kernel. Without a measurement the
+/// asked period stands.
+fn encode(report: &pprof::Report, cpu_ns: Option<u64>) -> proto::Profile {
     let mut strings = Strings::default();
     let mut functions: Vec<proto::Function> = Vec::new();
+    let mut function_of: HashMap<(String, String), u64> = HashMap::new();
     let mut locations: Vec<proto::Location> = Vec::new();
-    let mut location_of: HashMap<String, u64> = HashMap::new();
+    let mut location_of: HashMap<Vec<(u64, i64)>, u64> = HashMap::new();
     let mut samples = Vec::new();
-    let period = 1_000_000_000 / i64::from(report.timing.frequency.max(1));
+    let asked = 1_000_000_000 / i64::from(report.timing.frequency.max(1));
+    let total: i64 = report.data.values().map(|&n| n as i64).sum();
+    let measured = cpu_ns
+        .and_then(|ns| i64::try_from(ns).ok())
+        .filter(|&ns| ns > 0 && total > 0);
+    let period = measured.map_or(asked, |ns| (ns / total).max(1));
     let thread = strings.index("thread");
     for (frames, &count) in &report.data {
         let mut location_id = Vec::new();
-        for symbol in frames.frames.iter().flatten() {
-            let name = symbol.name();
-            let id = match location_of.get(&name) {
+        for frame in &frames.frames {
+            // The symbols of one address: the inlined callee first, the
+            // function it was inlined into last.
+            let lines: Vec<(u64, i64)> = frame
+                .iter()
+                .map(|symbol| {
+                    let key = (symbol.name(), symbol.filename().into_owned());
+                    let function_id = match function_of.get(&key) {
+                        Some(&id) => id,
+                        None => {
+                            let id = functions.len() as u64 + 1;
+                            functions.push(proto::Function {
+                                id,
+                                name: strings.index(&key.0),
+                                system_name: strings.index(&symbol.sys_name()),
+                                filename: strings.index(&key.1),
+                                start_line: 0,
+                            });
+                            function_of.insert(key, id);
+                            id
+                        }
+                    };
+                    (function_id, i64::from(symbol.lineno()))
+                })
+                .collect();
+            if lines.is_empty() {
+                continue;
+            }
+            let id = match location_of.get(&lines) {
                 Some(&id) => id,
                 None => {
-                    let id = functions.len() as u64 + 1;
-                    functions.push(proto::Function {
-                        id,
-                        name: strings.index(&name),
-                        system_name: strings.index(&symbol.sys_name()),
-                        filename: strings.index(&symbol.filename()),
-                        start_line: 0,
-                    });
+                    let id = locations.len() as u64 + 1;
                     locations.push(proto::Location {
                         id,
-                        line: vec![proto::Line {
-                            function_id: id,
-                            line: i64::from(symbol.lineno()),
-                        }],
+                        line: lines
+                            .iter()
+                            .map(|&(function_id, line)| proto::Line { function_id, line })
+                            .collect(),
                         ..Default::default()
                     });
-                    location_of.insert(name, id);
+                    location_of.insert(lines, id);
                     id
                 }
             };
@@ -481,7 +530,7 @@ fn encode(report: &pprof::Report) -> proto::Profile {
         let count = count as i64;
         samples.push(proto::Sample {
             location_id,
-            value: vec![count, count * period],
+            value: vec![count, count.saturating_mul(period)],
             label: vec![proto::Label {
                 key: thread,
                 str: strings.index(&frames.thread_name_or_id()),
@@ -489,6 +538,21 @@ fn encode(report: &pprof::Report) -> proto::Profile {
             }],
         });
     }
+    // `go tool pprof -comments` shows how the period was found.
+    let comment = vec![strings.index(&if measured.is_none() {
+        format!(
+            "labkit: {} Hz asked; each sample counts as one period of that rate \
+             (the capture could not read the process's CPU clock)",
+            report.timing.frequency
+        )
+    } else {
+        format!(
+            "labkit: {} Hz asked, {total} samples delivered for {} ns of process CPU time: \
+             each sample counts as {period} ns",
+            report.timing.frequency,
+            cpu_ns.unwrap_or(0)
+        )
+    })];
     let samples_count = proto::ValueType {
         ty: strings.index("samples"),
         unit: strings.index("count"),
@@ -512,6 +576,7 @@ fn encode(report: &pprof::Report) -> proto::Profile {
         duration_nanos: i64::try_from(report.timing.duration.as_nanos()).unwrap_or(i64::MAX),
         period_type: Some(cpu_time),
         period,
+        comment,
         ..Default::default()
     }
 }
