@@ -169,6 +169,47 @@ impl Diff {
     }
 }
 
+/// What a profile counts, by its sample types: `samples/count,
+/// cpu/nanoseconds` for a CPU profile, `contentions/count, delay/nanoseconds`
+/// for a block or mutex one.
+fn kind(profile: &Profile) -> String {
+    profile
+        .sample_types
+        .iter()
+        .map(|(ty, unit)| format!("{ty}/{unit}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Refuses to compare profiles of different kinds: 2 CPU samples against
+/// 798 contentions is no change of anything. `before_name` and
+/// `after_name` name the two sides in the message.
+pub fn same_kind(
+    before: &[Profile],
+    after: &[Profile],
+    before_name: &str,
+    after_name: &str,
+) -> Result<(), String> {
+    let mut sides = before
+        .iter()
+        .map(|p| (before_name, p))
+        .chain(after.iter().map(|p| (after_name, p)));
+    let Some((first_name, first)) = sides.next() else {
+        return Ok(());
+    };
+    let expected = kind(first);
+    for (name, profile) in sides {
+        let found = kind(profile);
+        if found != expected {
+            return Err(format!(
+                "{first_name} holds a profile of {expected}, {name} one of {found}: a comparison \
+                 needs profiles of one kind (two CPU profiles, two block profiles…)"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Compares the pooled runs of `before` with those of `after`, by share.
 pub fn diff(before: &[Profile], after: &[Profile]) -> Diff {
     let (b, a) = (Side::new(before), Side::new(after));
@@ -337,6 +378,25 @@ mod tests {
             (&["lab_1::main", "lab_1::validate"], validate),
             (&["lab_1::main", "lab_1::render"], render),
         ])
+    }
+
+    #[test]
+    fn profiles_of_different_kinds_are_refused_by_name() {
+        let cpu = profile(&[(&["lab_1::main"], 2)]);
+        let mut block = profile(&[(&["lab_1::main"], 798)]);
+        block.sample_types = vec![
+            ("contentions".into(), "count".into()),
+            ("delay".into(), "nanoseconds".into()),
+        ];
+        let err = same_kind(&[cpu.clone()], &[block], "cpu.pb.gz", "block.pb.gz").unwrap_err();
+        assert!(
+            err.starts_with(
+                "cpu.pb.gz holds a profile of samples/count, block.pb.gz one of \
+                             contentions/count, delay/nanoseconds"
+            ),
+            "{err}"
+        );
+        assert!(same_kind(&[cpu.clone()], &[cpu], "a", "b").is_ok());
     }
 
     #[test]

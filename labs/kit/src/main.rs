@@ -204,6 +204,12 @@ fn diff(
         labkit::diff::load_runs(before)?,
         labkit::diff::load_runs(after)?,
     );
+    labkit::diff::same_kind(
+        &b,
+        &a,
+        &before.display().to_string(),
+        &after.display().to_string(),
+    )?;
     if !own.is_empty() {
         for profile in b.iter_mut().chain(a.iter_mut()) {
             profile.own = Own::crates(own);
