@@ -388,7 +388,13 @@ mod tests {
             ("contentions".into(), "count".into()),
             ("delay".into(), "nanoseconds".into()),
         ];
-        let err = same_kind(&[cpu.clone()], &[block], "cpu.pb.gz", "block.pb.gz").unwrap_err();
+        let err = same_kind(
+            std::slice::from_ref(&cpu),
+            &[block],
+            "cpu.pb.gz",
+            "block.pb.gz",
+        )
+        .unwrap_err();
         assert!(
             err.starts_with(
                 "cpu.pb.gz holds a profile of samples/count, block.pb.gz one of \
