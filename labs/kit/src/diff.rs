@@ -402,7 +402,15 @@ mod tests {
             ),
             "{err}"
         );
-        assert!(same_kind(&[cpu.clone()], &[cpu], "a", "b").is_ok());
+        assert!(
+            same_kind(
+                std::slice::from_ref(&cpu),
+                std::slice::from_ref(&cpu),
+                "a",
+                "b"
+            )
+            .is_ok()
+        );
     }
 
     #[test]
