@@ -36,8 +36,9 @@ enum Command {
         #[arg(long, value_name = "N", default_value_t = 100,
               value_parser = clap::value_parser!(i64).range(1..))]
         min_samples: i64,
-        /// For pprof files (default: cpu for sampled profiles; for contention profiles, mutex if
-        /// the file name starts with mutex, else block)
+        /// For pprof files (default: heap for Go's and jemalloc's heap types, inuse_space and the
+        /// rest; for contention profiles, mutex if the file name starts with mutex, else block;
+        /// cpu otherwise)
         #[arg(long, value_enum)]
         kind: Option<KindArg>,
         /// Weigh by this sample type, by name or position (like go tool pprof -sample_index),
@@ -80,6 +81,7 @@ enum KindArg {
     Cpu,
     Block,
     Mutex,
+    Heap,
 }
 
 fn main() -> ExitCode {
@@ -120,6 +122,7 @@ fn run(command: Command) -> Result<String, String> {
         KindArg::Cpu => Kind::Cpu,
         KindArg::Block => Kind::Block,
         KindArg::Mutex => Kind::Mutex,
+        KindArg::Heap => Kind::Heap,
     });
     let source = Source::parse(&file)?;
     let profile = match &source {
@@ -154,17 +157,9 @@ fn run(command: Command) -> Result<String, String> {
     if let Some(own) = own {
         profile.own = own;
     }
-    let kind = kind.unwrap_or_else(|| {
-        let contention = profile
-            .sample_types
-            .first()
-            .is_some_and(|(ty, _)| ty == "contentions");
-        let mutex = source.last_segment().starts_with("mutex");
-        match (contention, mutex) {
-            (false, _) => Kind::Cpu,
-            (true, true) => Kind::Mutex,
-            (true, false) => Kind::Block,
-        }
+    let kind = kind.unwrap_or_else(|| match Kind::of(&profile) {
+        Kind::Block if source.last_segment().starts_with("mutex") => Kind::Mutex,
+        kind => kind,
     });
     kind.check(&profile).map_err(|e| {
         format!(

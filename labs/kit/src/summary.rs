@@ -79,6 +79,10 @@ pub enum Kind {
     /// Counted in contentions, weighted by delay: which releases made
     /// others wait.
     Mutex,
+    /// Weighted by bytes (or objects), not counted in samples: a live heap
+    /// profile such as jemalloc's (`inuse_space`), whose values are
+    /// estimates scaled up from sampled allocations.
+    Heap,
 }
 
 impl Kind {
@@ -88,6 +92,19 @@ impl Kind {
             Kind::Cpu => "cpu profile",
             Kind::Block => "block profile",
             Kind::Mutex => "mutex profile",
+            Kind::Heap => "heap profile",
+        }
+    }
+
+    /// The kind a profile's first sample type names: Go's and jemalloc's
+    /// heap types (`inuse_space`, `alloc_objects`…) and labkit's
+    /// contentions; anything else is read as a CPU profile. A contention
+    /// profile is a block profile unless the caller knows better.
+    pub fn of(profile: &Profile) -> Kind {
+        match profile.sample_types.first().map(|(ty, _)| ty.as_str()) {
+            Some("contentions") => Kind::Block,
+            Some(ty) if ty.ends_with("_space") || ty.ends_with("_objects") => Kind::Heap,
+            _ => Kind::Cpu,
         }
     }
 
@@ -97,6 +114,7 @@ impl Kind {
             Kind::Cpu => "samples",
             Kind::Block => "the waiting time",
             Kind::Mutex => "the waiting caused",
+            Kind::Heap => "the bytes in use",
         }
     }
 
@@ -104,13 +122,14 @@ impl Kind {
         match self {
             Kind::Cpu => "samples",
             Kind::Block | Kind::Mutex => "contentions",
+            Kind::Heap => "bytes",
         }
     }
 
     /// Which sample value weighs the ranking.
     fn weight(self) -> usize {
         match self {
-            Kind::Cpu => 0,
+            Kind::Cpu | Kind::Heap => 0,
             Kind::Block | Kind::Mutex => 1,
         }
     }
@@ -138,6 +157,7 @@ impl Kind {
         match self {
             Kind::Cpu => "by share of samples whose stack holds them",
             Kind::Block => "by share of waiting time on stacks that hold them",
+            Kind::Heap => "by share of the bytes in use on stacks that hold them",
             Kind::Mutex => "by share of the waiting they caused, on stacks that hold them",
         }
     }
@@ -261,22 +281,30 @@ impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{}", self.kind.title())?;
         let counted = self.kind.counted();
-        if self.samples < self.min_samples {
+        if self.kind == Kind::Heap {
+            // No floor: the values are bytes, estimated from jemalloc's
+            // samples (one per 512 KiB allocated, scaled up).
+            writeln!(
+                f,
+                "in use: {:.1} MiB (estimated from sampled allocations)",
+                self.samples as f64 / (1024.0 * 1024.0)
+            )?;
+        } else if self.samples < self.min_samples {
             return writeln!(
                 f,
                 "{counted}: too few (under {}): not enough to rank anything",
                 self.min_samples
             );
         }
-        if self.kind == Kind::Cpu {
-            writeln!(
+        match self.kind {
+            Kind::Cpu => writeln!(
                 f,
                 "{counted}: ≥ {} (a share is within ± {:.0} points, 95% of the time)",
                 self.min_samples,
                 margin_points(self.min_samples)
-            )?;
-        } else {
-            writeln!(f, "{counted}: ≥ {}", self.min_samples)?;
+            )?,
+            Kind::Block | Kind::Mutex => writeln!(f, "{counted}: ≥ {}", self.min_samples)?,
+            Kind::Heap => {}
         }
         if !self.own_known {
             writeln!(f, "{NO_OWN_CRATE}")?;
@@ -509,6 +537,29 @@ mod tests {
         p.own = Own::default();
         let text = cpu(&p, 200).to_string();
         assert!(text.ends_with(&format!("{NO_OWN_CRATE}\n")), "{text}");
+    }
+
+    #[test]
+    fn a_heap_profile_is_read_as_heap_in_bytes_with_no_sample_floor() {
+        let mib = 1024 * 1024;
+        let mut p = profile(&[
+            (&["lab_1::main", "lab_1::cache"], 3 * mib),
+            (&["lab_1::main", "lab_1::log"], mib),
+        ]);
+        p.sample_types = vec![("inuse_space".into(), "bytes".into())];
+        assert_eq!(Kind::of(&p), Kind::Heap);
+        let text = summarise(&p, Kind::Heap, 100).to_string();
+        assert_eq!(
+            text,
+            "heap profile\n\
+             in use: 4.0 MiB (estimated from sampled allocations)\n\
+             own frames, by share of the bytes in use on stacks that hold them:\n  \
+             ≥ 90%    main\n  \
+             70–90%   cache\n  \
+             10–30%   log\n"
+        );
+        p.sample_types = vec![("alloc_objects".into(), "count".into())];
+        assert_eq!(Kind::of(&p), Kind::Heap);
     }
 
     #[test]

@@ -159,7 +159,7 @@ impl SampleIndex {
 /// The sample value the default summary of `kind` weighs by.
 pub fn default_index(kind: Kind) -> usize {
     match kind {
-        Kind::Cpu => 0,
+        Kind::Cpu | Kind::Heap => 0,
         Kind::Block | Kind::Mutex => 1,
     }
 }
@@ -177,6 +177,8 @@ pub struct View {
     /// Samples or contentions, against the floor.
     pub samples: i64,
     pub min_samples: i64,
+    /// The total of the value weighed by.
+    pub total: i64,
     /// `true`: rows are threads; `false`: own frames.
     pub by_thread: bool,
     /// Whether any crate was known as the program's own.
@@ -225,6 +227,7 @@ fn view(
         default_weight: index == default_index(kind),
         samples: profile.total(0),
         min_samples,
+        total: profile.total(index),
         by_thread,
         rows,
         own_known: !profile.own.is_empty(),
@@ -280,15 +283,25 @@ impl fmt::Display for View {
         let counted = match self.kind {
             Kind::Cpu => "samples",
             Kind::Block | Kind::Mutex => "contentions",
+            Kind::Heap => "",
         };
-        if self.samples < self.min_samples {
+        if self.kind == Kind::Heap {
+            let (ty, unit) = &self.weighed_by;
+            writeln!(
+                f,
+                "{ty}: {} {unit} in all (estimated from sampled allocations)",
+                self.total
+            )?;
+        } else if self.samples < self.min_samples {
             return writeln!(
                 f,
                 "{counted}: too few (under {}): not enough to rank anything",
                 self.min_samples
             );
         }
-        writeln!(f, "{counted}: ≥ {}", self.min_samples)?;
+        if self.kind != Kind::Heap {
+            writeln!(f, "{counted}: ≥ {}", self.min_samples)?;
+        }
         if self.by_thread {
             writeln!(f, "threads (the `thread` label), by share of {weighed}:")?;
         } else if !self.own_known {
