@@ -248,7 +248,10 @@ mod tests {
                 .contains("'--nope'")
         );
         let err = parse(&["summary", "a", "--kind", "goroutine"]).unwrap_err();
-        assert!(err.contains("--kind") && err.contains("'goroutine'"), "{err}");
+        assert!(
+            err.contains("--kind") && err.contains("'goroutine'"),
+            "{err}"
+        );
         let help = Cli::try_parse_from(["labkit", "--help"]).unwrap_err();
         assert_eq!(help.exit_code(), 0);
         let err = run_args(&["summary", "Cargo.toml"]).unwrap_err();

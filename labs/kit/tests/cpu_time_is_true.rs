@@ -20,6 +20,9 @@ use std::time::Duration;
 use labkit::capture::{Capture, SAMPLE_HZ_ENV};
 use labkit::threads::cpu_time_ns;
 
+mod common;
+use common::go_present;
+
 /// How far the profile's CPU time may be from the threads' own clocks.
 /// The profile also counts the main thread and the profiler's signal
 /// handling (about 1 % here), and the kernel's tick rounds each thread's
@@ -57,21 +60,6 @@ fn profile_two_threads(dir: &Path) -> (labkit::profile::Profile, u64) {
     recorded.write_pprof(&mut bytes).unwrap();
     std::fs::write(dir.join("cpu.pb.gz"), bytes).unwrap();
     (recorded.profile().clone(), used)
-}
-
-fn go_present() -> bool {
-    let present = Command::new("go")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !present {
-        assert!(
-            std::env::var_os("LABKIT_REQUIRE_GO").is_none(),
-            "LABKIT_REQUIRE_GO is set but `go` is not on PATH"
-        );
-        eprintln!("skipped the go tool pprof half: `go` is not on PATH");
-    }
-    present
 }
 
 fn go_pprof(args: &[&str]) -> String {

@@ -12,19 +12,12 @@ use std::time::{Duration, Instant};
 use labkit::contention::{self, Mutex};
 use labkit::profile::Recorded;
 
+mod common;
+
 /// `go tool pprof -top BINARY PROFILE`; `None` when Go is not installed
 /// (unless `LABKIT_REQUIRE_GO` is set, as CI sets it).
 fn go_pprof_top_with_binary(binary: &Path, profile: &Path) -> Option<String> {
-    let go_present = Command::new("go")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !go_present {
-        assert!(
-            std::env::var_os("LABKIT_REQUIRE_GO").is_none(),
-            "LABKIT_REQUIRE_GO is set but `go` is not on PATH"
-        );
-        eprintln!("skipped: `go` is not on PATH");
+    if !common::go_present() {
         return None;
     }
     let out = Command::new("go")
