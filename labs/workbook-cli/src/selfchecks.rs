@@ -52,7 +52,11 @@ pub fn run_with(
     env: &'static [(&'static str, &'static str)],
 ) -> Vec<Outcome> {
     let root = workbook::root();
-    let (executables, build_log) = build(&root, days);
+    // Every lab is built, whichever run: building a subset would unify
+    // other features (no service among them, say), rebuild labkit and
+    // its dependents, and rebuild them again for the next full run.
+    let every: Vec<&'static Day> = workbook::DAYS.iter().collect();
+    let (executables, build_log) = build(&root, &every);
     let mut queue: Vec<&'static Day> = days.to_vec();
     queue.sort_by_key(|d| !matches!(d.check, Check::Service(_)));
     let queue = Mutex::new(VecDeque::from(queue));
