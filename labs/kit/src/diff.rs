@@ -56,6 +56,13 @@ pub struct Side {
     pub samples: i64,
     /// Samples whose stack holds each function.
     holding: BTreeMap<String, i64>,
+    /// Nanoseconds (CPU time, or waiting) on stacks that hold each
+    /// function, when the profiles carry a `…/nanoseconds` value.
+    nanos: BTreeMap<String, i64>,
+    /// The runs' durations added up; 0 when a file does not say.
+    pub duration_ns: i64,
+    /// Whether every run carried nanoseconds and a duration.
+    timed: bool,
 }
 
 impl Side {
@@ -64,11 +71,19 @@ impl Side {
     pub fn new(runs: &[Profile]) -> Side {
         let mut side = Side {
             runs: runs.len(),
+            timed: !runs.is_empty(),
             ..Side::default()
         };
         for profile in runs {
+            let ns = profile
+                .sample_types
+                .iter()
+                .position(|(_, unit)| unit == "nanoseconds");
+            side.timed &= ns.is_some() && profile.duration_ns > 0;
+            side.duration_ns = side.duration_ns.saturating_add(profile.duration_ns);
             for s in &profile.samples {
                 let n = s.values.first().copied().unwrap_or(0);
+                let t = ns.and_then(|i| s.values.get(i)).copied().unwrap_or(0);
                 side.samples += n;
                 let names: BTreeSet<String> = s
                     .stack
@@ -76,11 +91,22 @@ impl Side {
                     .filter_map(|f| key(&profile.own, f))
                     .collect();
                 for name in names {
-                    *side.holding.entry(name).or_default() += n;
+                    *side.holding.entry(name.clone()).or_default() += n;
+                    *side.nanos.entry(name).or_default() += t;
                 }
             }
         }
         side
+    }
+
+    /// Milliseconds on stacks that hold `name` per second of run (CPU
+    /// time, or waiting), if the runs carry them.
+    pub fn ms_per_second(&self, name: &str) -> Option<f64> {
+        if !self.timed {
+            return None;
+        }
+        let ns = self.nanos.get(name).copied().unwrap_or(0);
+        Some(1000.0 * ns as f64 / self.duration_ns as f64)
     }
 
     /// The share of samples whose stack holds `name`, in percent.
@@ -156,8 +182,17 @@ impl Diff {
             self.before.runs, self.before.samples, self.after.runs, self.after.samples
         );
         for c in &self.changes {
+            // A share can grow while the time itself shrinks (everything
+            // else shrank more): say both.
+            let absolute = match (
+                self.before.ms_per_second(&c.name),
+                self.after.ms_per_second(&c.name),
+            ) {
+                (Some(b), Some(a)) => format!("  ({b:.1} → {a:.1} ms per second of run)"),
+                _ => String::new(),
+            };
             out.push_str(&format!(
-                "  {:>5.1}% → {:>5.1}%  {:>+6.1} ± {:>4.1} points  {}\n",
+                "  {:>5.1}% → {:>5.1}%  {:>+6.1} ± {:>4.1} points  {}{absolute}\n",
                 c.before,
                 c.after,
                 c.points(),
@@ -369,6 +404,7 @@ mod tests {
                 })
                 .collect(),
             own: Own::crates(["lab_1"]),
+            duration_ns: 0,
         }
     }
 
@@ -378,6 +414,44 @@ mod tests {
             (&["lab_1::main", "lab_1::validate"], validate),
             (&["lab_1::main", "lab_1::render"], render),
         ])
+    }
+
+    #[test]
+    fn a_share_that_grew_while_its_time_shrank_says_both() {
+        // Day 086's case: after the fix `audit` holds a larger share of a
+        // much smaller total; per second of run it shrank.
+        let timed = |audit: i64, rest: i64, ms_each: i64| {
+            let mut p = profile(&[
+                (&["lab_1::main", "lab_1::audit"], audit),
+                (&["lab_1::main", "lab_1::work"], rest),
+            ]);
+            p.sample_types.push(("delay".into(), "nanoseconds".into()));
+            for s in &mut p.samples {
+                let n = s.values[0];
+                s.values.push(n * ms_each * 1_000_000);
+            }
+            p.duration_ns = 1_000_000_000;
+            p
+        };
+        let before = timed(200, 800, 10);
+        let after = timed(600, 400, 1);
+        let d = diff(std::slice::from_ref(&before), std::slice::from_ref(&after));
+        assert_eq!(d.grew(), ["audit"]);
+        let numbers = d.numbers();
+        assert!(
+            numbers.contains("audit  (2000.0 → 600.0 ms per second of run)"),
+            "{numbers}"
+        );
+        // Without durations, shares alone.
+        let untimed = diff(
+            &[profile(&[(&["lab_1::a"], 5)])],
+            &[profile(&[(&["lab_1::b"], 5)])],
+        );
+        assert!(
+            !untimed.numbers().contains("per second"),
+            "{}",
+            untimed.numbers()
+        );
     }
 
     #[test]

@@ -245,6 +245,7 @@ mod tests {
                 },
             ],
             own: Own::crates(["lab_1"]),
+            duration_ns: 0,
         };
         assert_eq!(
             folded(&profile, 0),
@@ -264,6 +265,7 @@ mod tests {
                 thread: Some(thread.into()),
             }],
             own: Own::crates(["solution_083"]),
+            duration_ns: 0,
         }
     }
 

@@ -28,6 +28,9 @@ pub struct Profile {
     /// mapping (the executable), else guessed (see [`Own`]). A reader may
     /// replace it with the crates a user names.
     pub own: Own,
+    /// How long the profile ran (pprof's `duration_nanos`; 0 when the file
+    /// does not say): what a rate per second of run divides by.
+    pub duration_ns: i64,
 }
 
 /// One stack and its values.
@@ -454,6 +457,7 @@ pub fn from_proto(p: &protos::Profile) -> Result<Profile, String> {
         sample_types,
         samples,
         own,
+        duration_ns: p.duration_nanos.max(0),
     })
 }
 

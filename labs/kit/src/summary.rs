@@ -468,6 +468,7 @@ mod tests {
                 })
                 .collect(),
             own: Own::crates(["lab_1"]),
+            duration_ns: 0,
         }
     }
 
@@ -582,6 +583,7 @@ mod tests {
                 },
             ],
             own: Own::crates(["lab_1"]),
+            duration_ns: 0,
         };
         let s = summarise(&p, Kind::Block, 50);
         assert_eq!(

@@ -359,6 +359,7 @@ mod tests {
                 sample(&["lab_1::produce"], Some("producer"), [80, 200]),
             ],
             own: crate::own::Own::crates(["lab_1"]),
+            duration_ns: 0,
         }
     }
 
