@@ -120,6 +120,22 @@ pub fn seconds(
     }
 }
 
+/// The CPU profile a service's own `/debug/pprof/profile` took, as the
+/// answer; or a 500 that says what failed, not how: the profiler's own
+/// words go to the service's log, never to a client.
+pub fn cpu_profile_or_500(result: Result<Vec<u8>, crate::Error>) -> Response {
+    match result {
+        Ok(bytes) => pprof(bytes),
+        Err(e) => {
+            eprintln!("the CPU profile failed: {e}");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the CPU profile could not be taken; the service's log says why",
+            )
+        }
+    }
+}
+
 /// A gzipped pprof profile as the answer.
 pub fn pprof(bytes: Vec<u8>) -> Response {
     ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response()

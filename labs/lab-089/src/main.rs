@@ -91,17 +91,7 @@ async fn cpu_profile(
     };
     // The capture sleeps for `seconds` before it has anything to send.
     let result = capture(seconds, capturing);
-    match result {
-        Ok(bytes) => endpoints::pprof(bytes),
-        Err(e) => {
-            // The profiler's own words go to the log, never to a client.
-            eprintln!("the CPU profile failed: {e}");
-            endpoints::error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the CPU profile could not be taken; the service's log says why",
-            )
-        }
-    }
+    endpoints::cpu_profile_or_500(result)
 }
 // ANCHOR_END: profile
 

@@ -89,17 +89,7 @@ async fn cpu_profile(
     let result = tokio::task::spawn_blocking(move || capture(seconds, capturing))
         .await
         .unwrap_or_else(|e| Err(Error::new(format!("the capture task failed: {e}"))));
-    match result {
-        Ok(bytes) => endpoints::pprof(bytes),
-        Err(e) => {
-            // The profiler's own words go to the log, never to a client.
-            eprintln!("the CPU profile failed: {e}");
-            endpoints::error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the CPU profile could not be taken; the service's log says why",
-            )
-        }
-    }
+    endpoints::cpu_profile_or_500(result)
 }
 // ANCHOR_END: profile
 
