@@ -1,4 +1,16 @@
-//! CPU profiles with pprof-rs, with defaults that suit a 1–2 s lab run.
+//! CPU profiles: labkit's own `SIGPROF` sampler ([`sampler`]), with
+//! defaults that suit a 1–2 s lab run, written as Go writes them: a
+//! location per address with its lines, the executable's mapping, and
+//! milliseconds measured on the process's CPU clock.
+//!
+//! Why not pprof-rs, the crate the workbook began with: it counts samples
+//! by each frame's *function* address (pprof-0.15.0 `src/frames.rs`,
+//! `Hash for UnresolvedFrames`), keeping the first sample's return
+//! addresses for all the rest, so every sample of a function showed the
+//! line the first one happened to hit: `go tool pprof -list` annotated
+//! nothing useful and `-base` cancelled two runs only by luck. Its table
+//! (4 096 × 4 stacks of 128 frames, allocated whole) also stayed allocated
+//! after a capture: 64 MiB a service carried for good.
 //!
 //! ```no_run
 //! let capture = labkit::capture::Capture::start()?;
@@ -8,14 +20,12 @@
 //! # Ok::<(), labkit::Error>(())
 //! ```
 
-use std::collections::HashMap;
-
 use crate::Error;
-use crate::profile::{self, Recorded};
+use crate::profile::Recorded;
 use crate::proto;
 
 /// Samples per second of CPU time we ask for (unless [`SAMPLE_HZ_ENV`]
-/// emulates a slower kernel). pprof-rs drives sampling with
+/// emulates a slower kernel). The sampler is driven by
 /// `setitimer(ITIMER_PROF)`, which the kernel only fires on its own tick
 /// (250 Hz on the machines this workbook was measured on), so anything above
 /// the tick rate is quietly capped. A prime number keeps the sampler from
@@ -24,11 +34,11 @@ pub const FREQUENCY_HZ: i32 = 997;
 
 /// Shared libraries in which a sample is dropped rather than unwound.
 ///
-/// pprof-rs checks this list in its `SIGPROF` handler
-/// (`perf_signal_handler`, pprof-0.15.0 `src/profiler.rs`) against the one
+/// The `SIGPROF` handler ([`sampler`]) checks this list against the one
 /// address where the signal interrupted the program: if that address lies
 /// in a listed library (a substring of its path), the sample is thrown away
-/// whole, with its callers. Nothing else on the stack is checked. So every
+/// whole, with its callers, and counted (the profile's comment says how
+/// many). Nothing else on the stack is checked. So every
 /// entry costs samples, and the cost lands on whoever calls that library:
 /// with `libc` listed, a program that spends two thirds of its time in
 /// `calloc`, `free` and `memcpy` was profiled as 94 % arithmetic in a
@@ -72,10 +82,8 @@ pub const FREQUENCY_HZ: i32 = 997;
 ///
 /// - `libc`: the old fear was a sample taken inside `malloc` while it holds
 ///   its arena lock, followed by a handler that allocates and deadlocks. The
-///   handler does not allocate: pprof-rs keeps the stack in a fixed array
-///   (`SmallVec<[_; MAX_DEPTH]>`) and counts it in a table allocated when
-///   profiling starts; when that table evicts an entry it `write`s it to a
-///   temporary file, a system call, not `malloc`. On this platform the
+///   handler does not allocate: it writes the stack into a fixed table in
+///   the program image, claimed with atomics. On this platform the
 ///   unwinder does not allocate or lock either (see `libgcc` above). And
 ///   libc is built with complete unwind tables, hand-written `memcpy` and
 ///   system-call stubs included, so the stack comes out whole: the sample
@@ -85,8 +93,7 @@ pub const FREQUENCY_HZ: i32 = 997;
 ///   and `libpthread.so.0` is an empty placeholder that a Rust program does
 ///   not even load. (Before 2.34 it held the lock functions; interrupting
 ///   them was never the danger, since the handler takes no lock the program
-///   can hold: pprof-rs only *tries* its own lock, and drops the sample if
-///   it is busy.)
+///   can hold: it takes no lock at all.)
 ///
 /// Matching is by substring of the library's path, so a short entry can
 /// catch more than it names: `"libc"` also matched `libcap` or `libcrypto`.
@@ -94,8 +101,8 @@ pub const FREQUENCY_HZ: i32 = 997;
 /// Neither list covers the dynamic loader (`ld-linux-x86-64.so.2`), and
 /// none ever did: unwinding from inside it is safe here because
 /// `_dl_find_object` reads a second copy of the loader's tables while
-/// `dlopen` updates the first (glibc `elf/dl-find_object.c`), and pprof-rs
-/// runs one stack walk before it installs its handler, so libgcc's one-time
+/// `dlopen` updates the first (glibc `elf/dl-find_object.c`), and the
+/// sampler runs one stack walk before it arms its timer, so libgcc's one-time
 /// set-up (a `pthread_once`) and its lazily bound calls into glibc are done
 /// before any sample can interrupt them.
 pub const BLOCKLIST: &[&str] = &["libgcc", "vdso"];
@@ -110,7 +117,7 @@ pub const FLAME_FILE: &str = "cpu.svg";
 /// tests set it to prove that no verdict depends on the tick rate.
 pub const SAMPLE_HZ_ENV: &str = "LABKIT_SAMPLE_HZ";
 
-/// The rate asked of pprof-rs on this run: [`FREQUENCY_HZ`], or the
+/// The rate asked of the sampler on this run: [`FREQUENCY_HZ`], or the
 /// emulated tick rate when [`SAMPLE_HZ_ENV`] is set.
 pub fn frequency_hz() -> Result<i32, Error> {
     sample_hz(std::env::var(SAMPLE_HZ_ENV).ok().as_deref()).map_err(Error::new)
@@ -131,12 +138,13 @@ pub fn sample_hz(value: Option<&str>) -> Result<i32, String> {
     }
 }
 
-/// The profiler of the capture that is running, if one is. pprof-rs runs
-/// one profiler per process, so one place holds it; that is what lets a
+mod sampler;
+
+/// The sampler of the capture that is running, if one is. A process has
+/// one profiling timer, so one place holds it; that is what lets a
 /// workload ask how many samples it has collected so far
 /// ([`samples_so_far`]) without being handed the capture.
-static RUNNING: parking_lot::Mutex<Option<pprof::ProfilerGuard<'static>>> =
-    parking_lot::const_mutex(None);
+static RUNNING: parking_lot::Mutex<Option<sampler::Running>> = parking_lot::const_mutex(None);
 
 /// A running CPU profiler. Sampling stops when it is dropped, so keep it in
 /// a named binding (`let capture = …`, never `let _ = …`) for as long as the
@@ -144,6 +152,9 @@ static RUNNING: parking_lot::Mutex<Option<pprof::ProfilerGuard<'static>>> =
 pub struct Capture {
     /// True until [`Capture::stop`] or the drop stops the profiler.
     running: bool,
+    hz: i32,
+    started: std::time::SystemTime,
+    started_instant: std::time::Instant,
     /// The process's CPU clock when sampling began: what the samples stand
     /// for is measured, not assumed (see [`encode`]).
     cpu_at_start: Option<cpu_time::ProcessTime>,
@@ -153,102 +164,75 @@ impl Capture {
     /// Starts sampling the whole process at [`frequency_hz`].
     pub fn start() -> Result<Capture, Error> {
         let hz = frequency_hz()?;
-        let build = || {
-            pprof::ProfilerGuardBuilder::default()
-                .frequency(hz)
-                .blocklist(BLOCKLIST)
-                .build()
-        };
-        let failed = |e| Error::new(format!("cannot start the CPU profiler: {e}"));
         let mut running = RUNNING.lock();
         if running.is_some() {
             return Err(Error::new(
                 "a CPU capture is already running in this process: stop it first \
-                 (pprof-rs profiles one capture at a time)",
+                 (a process has one profiling timer)",
             ));
         }
-        if pprof_temp::removed() {
-            // pprof-rs's file was removed when the last capture stopped:
-            // one stop makes pprof-rs create a new one, kept this time.
-            match build() {
-                Ok(throwaway) => drop(throwaway),
-                Err(e) => {
-                    pprof_temp::still_removed();
-                    return Err(failed(e));
-                }
-            }
-        }
-        *running = Some(build().map_err(failed)?);
-        // After the build: pprof-rs's first stack walk, which loads the
-        // unwinding tables (a third of a second in a debug build), is no
-        // work of the program's.
+        let started = std::time::SystemTime::now();
+        let started_instant = std::time::Instant::now();
+        *running = Some(
+            sampler::start(hz)
+                .map_err(|e| Error::new(format!("cannot start the CPU profiler: {e}")))?,
+        );
+        // After the start: its first stack walk, which loads the unwinding
+        // tables, is no work of the program's.
         let cpu_at_start = cpu_time::ProcessTime::try_now().ok();
         Ok(Capture {
             running: true,
+            hz,
+            started,
+            started_instant,
             cpu_at_start,
         })
     }
 
-    /// Stops sampling and resolves the stacks to function names.
+    /// Stops sampling and resolves the stacks to function names and lines.
     pub fn stop(mut self) -> Result<CpuProfile, Error> {
         if !std::mem::take(&mut self.running) {
             return Err(Error::new("this capture was already stopped"));
         }
-        let Some(guard) = RUNNING.lock().take() else {
+        let Some(running) = RUNNING.lock().take() else {
             return Err(Error::new("this capture was already stopped"));
         };
+        let samples = running.stop();
         let cpu = self
             .cpu_at_start
             .and_then(|start| start.try_elapsed().ok())
             .and_then(|d| u64::try_from(d.as_nanos()).ok());
-        let report = guard
-            .report()
-            .frames_post_processor(strip_profiler_frames)
-            .build()
-            .map_err(|e| Error::new(format!("cannot build the CPU profile: {e}")));
-        pprof_temp::stopping(guard);
-        let proto = encode(&report?, cpu);
-        Recorded::new(proto, "cpu", 0)
-            .map_err(|e| Error::new(format!("pprof-rs produced a profile we cannot read: {e}")))
+        let timing = Timing {
+            hz: self.hz,
+            started: self.started,
+            duration: self.started_instant.elapsed(),
+        };
+        let proto = encode(&samples, cpu, &timing);
+        crate::stacks::release_symbols();
+        Recorded::new(proto, "cpu", 0).map_err(|e| {
+            Error::new(format!(
+                "the sampler produced a profile we cannot read: {e}"
+            ))
+        })
     }
 }
 
 impl Drop for Capture {
     fn drop(&mut self) {
-        if !std::mem::take(&mut self.running) {
-            return;
-        }
-        let guard = RUNNING.lock().take();
-        if let Some(guard) = guard {
-            pprof_temp::stopping(guard);
+        if std::mem::take(&mut self.running) {
+            drop(RUNNING.lock().take());
         }
     }
 }
 
 /// How many samples the CPU capture running in this process holds so far,
-/// or `None` when no capture runs.
-///
-/// It counts pprof-rs's table without resolving a symbol (microseconds).
-/// While it reads, pprof-rs's signal handler finds its table busy and drops
-/// the sample it was taking, so ask every few milliseconds, not in a tight
-/// loop: [`until_sampled`] asks at most every [`CHECK_EVERY`].
+/// or `None` when no capture runs: one atomic read.
 pub fn samples_so_far() -> Option<u64> {
     count().ok().flatten()
 }
 
-/// [`samples_so_far`], with pprof-rs's error when it cannot count (its
-/// temporary file gone, say) told apart from "no capture runs".
 fn count() -> Result<Option<u64>, String> {
-    let running = RUNNING.lock();
-    let Some(guard) = running.as_ref() else {
-        return Ok(None);
-    };
-    let report = guard
-        .report()
-        .build_unresolved()
-        .map_err(|e| format!("cannot count the samples so far: {e}"))?;
-    let total: isize = report.data.values().sum();
-    Ok(Some(u64::try_from(total).unwrap_or(0)))
+    Ok(RUNNING.lock().as_ref().map(|_| sampler::taken()))
 }
 
 /// How often [`until_sampled`] asks the profiler for its count.
@@ -365,98 +349,22 @@ fn process_cpu() -> Option<std::time::Duration> {
         .map(|t| t.as_duration())
 }
 
-/// pprof-rs keeps the samples that overflow its table in a named temporary
-/// file (`/tmp/.tmpXXXXXX`, from `tempfile::NamedTempFile::new`, pprof-0.15.0
-/// `src/collector.rs`), owned by the profiler's process-wide `static`. It
-/// creates a new one each time the profiler stops (and removes the old one
-/// then), but a `static` is never dropped, so the last one was never
-/// removed: every profiled process left an empty file in `/tmp`.
-///
-/// So when a capture stops, this module finds the file pprof-rs just
-/// created (the one that appeared among this process's open files) and
-/// removes it. pprof-rs reopens that file by name when it builds a report,
-/// so before the next capture starts, one throwaway start and stop makes it
-/// create a fresh one. A process killed while it profiles still leaves one.
-mod pprof_temp {
-    use std::collections::BTreeSet;
-    use std::path::PathBuf;
-    use std::sync::atomic::{AtomicBool, Ordering};
-
-    /// Set when pprof-rs's current file has been removed.
-    static REMOVED: AtomicBool = AtomicBool::new(false);
-
-    /// Whether pprof-rs needs a fresh file before it profiles again.
-    pub(super) fn removed() -> bool {
-        REMOVED.swap(false, Ordering::AcqRel)
-    }
-
-    /// Undoes [`removed`] when no fresh file could be made.
-    pub(super) fn still_removed() {
-        REMOVED.store(true, Ordering::Release);
-    }
-
-    /// Stops the profiler and removes the file pprof-rs created for the
-    /// next capture.
-    pub(super) fn stopping(guard: pprof::ProfilerGuard<'static>) {
-        let before = open_temp_files();
-        drop(guard);
-        let mut new = open_temp_files()
-            .into_iter()
-            .filter(|p| !before.contains(p));
-        // Exactly one new file, or it cannot be told apart: leave it.
-        if let (Some(file), None) = (new.next(), new.next())
-            && std::fs::remove_file(file).is_ok()
-        {
-            REMOVED.store(true, Ordering::Release);
-        }
-    }
-
-    /// The files this process holds open under `tempfile`'s default names
-    /// in the temporary directory.
-    #[cfg(target_os = "linux")]
-    fn open_temp_files() -> BTreeSet<PathBuf> {
-        let tmp = std::env::temp_dir();
-        let Ok(fds) = std::fs::read_dir("/proc/self/fd") else {
-            return BTreeSet::new();
-        };
-        fds.flatten()
-            .filter_map(|fd| std::fs::read_link(fd.path()).ok())
-            .filter(|p| {
-                p.parent() == Some(tmp.as_path())
-                    && p.file_name()
-                        .is_some_and(|n| n.to_string_lossy().starts_with(".tmp"))
-            })
-            .collect()
-    }
-
-    /// Elsewhere the file is left, as pprof-rs leaves it.
-    #[cfg(not(target_os = "linux"))]
-    fn open_temp_files() -> BTreeSet<PathBuf> {
-        BTreeSet::new()
-    }
+/// When and how a capture sampled.
+struct Timing {
+    hz: i32,
+    started: std::time::SystemTime,
+    duration: std::time::Duration,
 }
 
-/// Drops the frames of the profiler itself (the unwinder, the signal
-/// handler, the signal trampoline) from the leaf end of a sample, so that
-/// `go tool pprof -top` shows the program's hot function as `flat`, not
-/// `backtrace::trace`.
-fn strip_profiler_frames(frames: &mut pprof::Frames) {
-    let is_profiler = |frame: &Vec<pprof::Symbol>| {
-        frame
-            .iter()
-            .any(|symbol| profile::is_profiler_frame(&symbol.name()))
-    };
-    if let Some(last) = frames.frames.iter().rposition(is_profiler) {
-        frames.frames.drain(..=last);
-    }
-}
+/// The frame that stands for samples the sampler could not keep.
+const LOST_FRAME: &str = "labkit::capture::samples_lost_table_full";
 
-/// The report as a pprof profile: two sample types (`samples`/`count`,
-/// `cpu`/`nanoseconds`), a `thread` label on every sample, one function
-/// per function name and file, and one location per distinct frame: the
-/// inlined calls at one address with their lines, the outermost last, as
-/// Go writes them. Two runs of one build therefore spell the same stack
-/// the same way, line for line, and `go tool pprof -base` cancels them.
+/// The samples as a pprof profile: two sample types (`samples`/`count`,
+/// `cpu`/`nanoseconds`), a `thread` label on every sample, a location per
+/// return address with the calls inlined there and their lines, in the
+/// mapping it lies in, as Go writes them. Two runs of one build therefore
+/// spell the same stack the same way, line for line, and `go tool pprof
+/// -base` cancels them.
 ///
 /// Each sample stands for `cpu_ns / samples` nanoseconds when the capture
 /// measured the process's CPU time (`cpu_ns`): the kernel delivers at most
@@ -465,146 +373,79 @@ fn strip_profiler_frames(frames: &mut pprof::Frames) {
 /// asked rate's period (1/997 s) made every millisecond in `go tool pprof`
 /// a quarter of the truth on a 250 Hz kernel. Without a measurement the
 /// asked period stands.
-fn encode(report: &pprof::Report, cpu_ns: Option<u64>) -> proto::Profile {
-    let mut strings = Strings::default();
-    let mut functions: Vec<proto::Function> = Vec::new();
-    let mut function_of: HashMap<(String, String), u64> = HashMap::new();
-    let mut locations: Vec<proto::Location> = Vec::new();
-    let mut location_of: HashMap<Vec<(u64, i64)>, u64> = HashMap::new();
-    let mut samples = Vec::new();
-    let asked = 1_000_000_000 / i64::from(report.timing.frequency.max(1));
-    let total: i64 = report.data.values().map(|&n| n as i64).sum();
+fn encode(samples: &sampler::Samples, cpu_ns: Option<u64>, timing: &Timing) -> proto::Profile {
+    let mut b = crate::stacks::Builder::new();
+    let asked = 1_000_000_000 / i64::from(timing.hz.max(1));
+    let kept: u64 = samples.counts.values().sum();
+    let total = i64::try_from(kept + samples.lost).unwrap_or(i64::MAX);
     let measured = cpu_ns
         .and_then(|ns| i64::try_from(ns).ok())
         .filter(|&ns| ns > 0 && total > 0);
     let period = measured.map_or(asked, |ns| (ns / total).max(1));
-    let thread = strings.index("thread");
-    for (frames, &count) in &report.data {
-        let mut location_id = Vec::new();
-        for frame in &frames.frames {
-            // The symbols of one address: the inlined callee first, the
-            // function it was inlined into last.
-            let lines: Vec<(u64, i64)> = frame
-                .iter()
-                .map(|symbol| {
-                    let key = (symbol.name(), symbol.filename().into_owned());
-                    let function_id = match function_of.get(&key) {
-                        Some(&id) => id,
-                        None => {
-                            let id = functions.len() as u64 + 1;
-                            functions.push(proto::Function {
-                                id,
-                                name: strings.index(&key.0),
-                                system_name: strings.index(&symbol.sys_name()),
-                                filename: strings.index(&key.1),
-                                start_line: 0,
-                            });
-                            function_of.insert(key, id);
-                            id
-                        }
-                    };
-                    (function_id, i64::from(symbol.lineno()))
-                })
-                .collect();
-            if lines.is_empty() {
-                continue;
-            }
-            let id = match location_of.get(&lines) {
-                Some(&id) => id,
-                None => {
-                    let id = locations.len() as u64 + 1;
-                    locations.push(proto::Location {
-                        id,
-                        line: lines
-                            .iter()
-                            .map(|&(function_id, line)| proto::Line { function_id, line })
-                            .collect(),
-                        ..Default::default()
-                    });
-                    location_of.insert(lines, id);
-                    id
-                }
-            };
-            location_id.push(id);
-        }
+    let mut stacks: Vec<(&sampler::Key, &u64)> = samples.counts.iter().collect();
+    // A stable order: the same samples give the same file.
+    stacks.sort();
+    for (key, &count) in stacks {
+        let location_id = b.stack(&key.ips, &crate::stacks::keep_all);
+        let thread = if key.thread.is_empty() {
+            format!("thread-{}", key.tid)
+        } else {
+            key.thread.clone()
+        };
+        let label = vec![b.label("thread", &thread)];
         let count = count as i64;
-        samples.push(proto::Sample {
+        b.samples.push(proto::Sample {
             location_id,
             value: vec![count, count.saturating_mul(period)],
-            label: vec![proto::Label {
-                key: thread,
-                str: strings.index(&frames.thread_name_or_id()),
-                ..Default::default()
-            }],
+            label,
+        });
+    }
+    if samples.lost > 0 {
+        let location_id = vec![b.synthetic_location(LOST_FRAME)];
+        let lost = samples.lost as i64;
+        b.samples.push(proto::Sample {
+            location_id,
+            value: vec![lost, lost.saturating_mul(period)],
+            label: Vec::new(),
         });
     }
     // `go tool pprof -comments` shows how the period was found.
-    let comment = vec![strings.index(&if measured.is_none() {
+    let how = if measured.is_none() {
         format!(
             "labkit: {} Hz asked; each sample counts as one period of that rate \
              (the capture could not read the process's CPU clock)",
-            report.timing.frequency
+            timing.hz
         )
     } else {
         format!(
             "labkit: {} Hz asked, {total} samples delivered for {} ns of process CPU time: \
              each sample counts as {period} ns",
-            report.timing.frequency,
+            timing.hz,
             cpu_ns.unwrap_or(0)
         )
-    })];
-    let samples_count = proto::ValueType {
-        ty: strings.index("samples"),
-        unit: strings.index("count"),
     };
-    let cpu_time = proto::ValueType {
-        ty: strings.index("cpu"),
-        unit: strings.index("nanoseconds"),
-    };
-    let since_epoch = report
-        .timing
-        .start_time
+    let mut comment = vec![b.string(&how)];
+    if samples.skipped > 0 {
+        comment.push(b.string(&format!(
+            "labkit: {} samples dropped unwalked: the signal interrupted the unwinder or the \
+             vDSO (labkit::capture::BLOCKLIST)",
+            samples.skipped
+        )));
+    }
+    let samples_count = b.value_type("samples", "count");
+    let cpu_time = b.value_type("cpu", "nanoseconds");
+    let since_epoch = timing
+        .started
         .duration_since(std::time::SystemTime::UNIX_EPOCH)
         .unwrap_or_default();
     proto::Profile {
         sample_type: vec![samples_count, cpu_time],
-        sample: samples,
-        location: locations,
-        function: functions,
-        string_table: strings.table,
         time_nanos: i64::try_from(since_epoch.as_nanos()).unwrap_or(i64::MAX),
-        duration_nanos: i64::try_from(report.timing.duration.as_nanos()).unwrap_or(i64::MAX),
+        duration_nanos: i64::try_from(timing.duration.as_nanos()).unwrap_or(i64::MAX),
         period_type: Some(cpu_time),
         period,
         comment,
-        ..Default::default()
-    }
-}
-
-/// A pprof string table: each string once, "" first.
-struct Strings {
-    table: Vec<String>,
-    index: HashMap<String, i64>,
-}
-
-impl Default for Strings {
-    fn default() -> Strings {
-        Strings {
-            table: vec![String::new()],
-            index: HashMap::from([(String::new(), 0)]),
-        }
-    }
-}
-
-impl Strings {
-    fn index(&mut self, s: &str) -> i64 {
-        if let Some(&i) = self.index.get(s) {
-            return i;
-        }
-        let i = self.table.len() as i64;
-        self.table.push(s.to_owned());
-        self.index.insert(s.to_owned(), i);
-        i
+        ..b.finish()
     }
 }
 

@@ -1,7 +1,7 @@
 //! `labkit`: a profiling toolkit for concurrent Rust. It knows no day of
 //! the workbook (that is the `workbook` crate); anyone could use it.
 //!
-//! - [`capture`]: start and stop a CPU profile (pprof-rs) and save it as
+//! - [`capture`]: start and stop a CPU profile (labkit's SIGPROF sampler) and save it as
 //!   pprof protobuf and an inferno flame graph.
 //! - [`contention`]: Go-style block and mutex profiles over drop-in
 //!   wrappers of parking_lot's locks and crossbeam's channels.
@@ -49,6 +49,7 @@ pub mod out;
 pub mod own;
 pub mod profile;
 pub mod proto;
+mod stacks;
 pub mod summary;
 pub mod tasks;
 pub mod threads;

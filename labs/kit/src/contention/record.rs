@@ -5,10 +5,11 @@
 use std::cell::{Cell, OnceCell};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, LazyLock, Once};
+use std::sync::{Arc, LazyLock};
 use std::time::{Instant, SystemTime};
 
 use crate::proto as protos;
+use crate::stacks;
 
 use super::{BLOCK_RATE, MUTEX_FRACTION};
 use crate::profile::Recorded;
@@ -234,11 +235,32 @@ fn current_stack() -> Option<Stack> {
     }
     let _recording = Recording;
     let mut ips = Vec::with_capacity(32);
-    backtrace::trace(|frame| {
-        ips.push(frame.ip() as usize);
+    walk(|ip| {
+        ips.push(ip);
         ips.len() < MAX_DEPTH
     });
     Some(ips.into())
+}
+
+/// Walks this thread's stack without backtrace-rs's process-wide lock.
+/// That lock also guards the symboliser, which holds it for as long as it
+/// loads the program's debug information (a second or more in a debug
+/// build) when a profile is written: a wait that had to take it would
+/// stall behind the profile. On Linux the walk is libgcc's
+/// `_Unwind_Backtrace`, which shares nothing with the symboliser and is
+/// safe on any number of threads at once; elsewhere the lock stays.
+fn walk(mut each: impl FnMut(usize) -> bool) {
+    #[cfg(target_os = "linux")]
+    #[allow(unsafe_code)]
+    // SAFETY: on Linux, backtrace-rs walks with `_Unwind_Backtrace`
+    // (backtrace-0.3 `src/backtrace/libunwind.rs`), which keeps no state of
+    // backtrace-rs's own; the lock `trace` adds serialises dbghelp on
+    // Windows and the symbol cache, neither of which a walk touches here.
+    unsafe {
+        backtrace::trace_unsynchronized(|frame| each(frame.ip() as usize));
+    }
+    #[cfg(not(target_os = "linux"))]
+    backtrace::trace(|frame| each(frame.ip() as usize));
 }
 
 /// This thread's name, looked up once per thread.
@@ -277,28 +299,6 @@ pub(super) fn started() {
     LazyLock::force(&BLOCK);
     LazyLock::force(&MUTEX);
     EVER_STARTED.store(true, Ordering::Relaxed);
-    warm_up_symbols();
-}
-
-/// Loads the debug info the first profile will need, once, when profiling
-/// is first turned on (before any wait is profiled). Left to the first
-/// profile written, the loading (tens of milliseconds) would happen under
-/// the unwinder's process-wide lock, which every kept wait needs to walk
-/// its stack: every profiled wait would stall while the profile is written.
-fn warm_up_symbols() {
-    static WARM: Once = Once::new();
-    WARM.call_once(|| {
-        let mut ips = Vec::new();
-        backtrace::trace(|frame| {
-            ips.push(frame.ip() as usize);
-            true
-        });
-        // The executable, the thread library below it: resolving one address
-        // of each loads its debug info into the unwinder's cache.
-        for ip in ips {
-            backtrace::resolve(ip.saturating_sub(1) as *mut std::ffi::c_void, |_| {});
-        }
-    });
 }
 
 /// Whether either profile was ever turned on in this process.
@@ -338,31 +338,66 @@ fn build(table: &parking_lot::Mutex<Table>, name: &'static str) -> Recorded {
             .collect();
         (entries, t.overflow, t.since, t.since_instant.elapsed())
     };
-    let mut b = ProtoBuilder::default();
-    b.string("");
+    let mut b = stacks::Builder::new();
     for (stack, entry) in &entries {
-        let locations = b.stack(stack);
+        let locations = b.stack(stack, &recorder_symbols);
         for (thread, totals) in &entry.threads {
-            b.sample(locations.clone(), *totals, thread.as_deref());
+            sample(&mut b, locations.clone(), *totals, thread.as_deref());
         }
         if entry.other_threads.count > 0.0 {
-            b.sample(locations, entry.other_threads, Some(OTHER_THREADS));
+            sample(&mut b, locations, entry.other_threads, Some(OTHER_THREADS));
         }
     }
     if overflow.count > 0.0 {
         let location = b.synthetic_location(OVERFLOW_FRAME);
-        b.sample(vec![location], overflow, None);
+        sample(&mut b, vec![location], overflow, None);
     }
-    let proto = b.finish(since, elapsed);
+    let contentions = b.value_type("contentions", "count");
+    let delay = b.value_type("delay", "nanoseconds");
+    let proto = protos::Profile {
+        sample_type: vec![contentions, delay],
+        time_nanos: since
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i64),
+        // Time since the profile was turned on (or reset); nothing to
+        // say for a profile that was never turned on.
+        duration_nanos: if EVER_STARTED.load(Ordering::Relaxed) {
+            elapsed.as_nanos() as i64
+        } else {
+            0
+        },
+        period_type: Some(contentions),
+        period: 1,
+        ..b.finish()
+    };
+    stacks::release_symbols();
     Recorded::new(proto, name, 1).expect("labkit builds only valid profiles")
 }
 
-/// One resolved frame: a function (maybe inlined), its file and line.
-#[derive(Clone)]
-struct Symbol {
-    name: String,
-    file: String,
-    line: i64,
+fn sample(b: &mut stacks::Builder, location_id: Vec<u64>, totals: Totals, thread: Option<&str>) {
+    let label = thread
+        .map(|name| b.label("thread", name))
+        .into_iter()
+        .collect();
+    b.samples.push(protos::Sample {
+        location_id,
+        value: vec![totals.count.round() as i64, totals.delay_ns.round() as i64],
+        label,
+    });
+}
+
+/// The recorder's and the wrappers' own symbols at the innermost end of a
+/// stack, and the drop glue (`drop(guard)`, `drop_in_place`) that called
+/// into them: the profile starts at the user's call.
+fn recorder_symbols(names: &[&str]) -> usize {
+    let Some(last) = names.iter().rposition(|n| is_internal(n)) else {
+        return 0;
+    };
+    let mut keep_from = last + 1;
+    while keep_from < names.len() && is_drop_glue(names[keep_from]) {
+        keep_from += 1;
+    }
+    keep_from
 }
 
 /// Frames of the recorder and the wrappers themselves, at the innermost end
@@ -386,202 +421,6 @@ fn is_internal(name: &str) -> bool {
 /// The compiler's drop calls between user code and a guard's `Drop`.
 fn is_drop_glue(name: &str) -> bool {
     name.starts_with("core::mem::drop") || name.starts_with("core::ptr::drop_in_place")
-}
-
-#[derive(Default)]
-struct ProtoBuilder {
-    strings: Vec<String>,
-    string_ids: HashMap<String, i64>,
-    functions: Vec<protos::Function>,
-    function_ids: HashMap<(String, String), u64>,
-    locations: Vec<protos::Location>,
-    /// (address, inlined frames skipped at the innermost end) → location.
-    location_ids: HashMap<(usize, usize), u64>,
-    resolved: HashMap<usize, Vec<Symbol>>,
-    samples: Vec<protos::Sample>,
-}
-
-impl ProtoBuilder {
-    fn string(&mut self, s: &str) -> i64 {
-        if let Some(id) = self.string_ids.get(s) {
-            return *id;
-        }
-        let id = self.strings.len() as i64;
-        self.strings.push(s.to_string());
-        self.string_ids.insert(s.to_string(), id);
-        id
-    }
-
-    fn function(&mut self, name: &str, file: &str) -> u64 {
-        let key = (name.to_string(), file.to_string());
-        if let Some(id) = self.function_ids.get(&key) {
-            return *id;
-        }
-        let id = self.functions.len() as u64 + 1;
-        let (name, file) = (self.string(name), self.string(file));
-        self.functions.push(protos::Function {
-            id,
-            name,
-            system_name: name,
-            filename: file,
-            ..Default::default()
-        });
-        self.function_ids.insert(key, id);
-        id
-    }
-
-    fn resolve(&mut self, ip: usize) -> Vec<Symbol> {
-        if let Some(symbols) = self.resolved.get(&ip) {
-            return symbols.clone();
-        }
-        let mut symbols = Vec::new();
-        // A return address points after the call; the call is one byte back.
-        backtrace::resolve(ip.saturating_sub(1) as *mut std::ffi::c_void, |sym| {
-            symbols.push(Symbol {
-                name: sym
-                    .name()
-                    .map_or_else(|| format!("{ip:#x}"), |n| format!("{n:#}")),
-                file: sym
-                    .filename()
-                    .map_or_else(String::new, |f| f.display().to_string()),
-                line: sym.lineno().map_or(0, i64::from),
-            });
-        });
-        if symbols.is_empty() {
-            symbols.push(Symbol {
-                name: format!("{ip:#x}"),
-                file: String::new(),
-                line: 0,
-            });
-        }
-        self.resolved.insert(ip, symbols.clone());
-        symbols
-    }
-
-    /// Location ids for a stack, innermost first, without the recorder's
-    /// own frames.
-    fn stack(&mut self, ips: &[usize]) -> Vec<u64> {
-        // The unwinder may end a stack with a null return address.
-        let frames: Vec<(usize, Vec<Symbol>)> = ips
-            .iter()
-            .filter(|&&ip| ip != 0)
-            .map(|&ip| (ip, self.resolve(ip)))
-            .collect();
-        // Every symbol, innermost first, as (frame index, symbol index).
-        let flat: Vec<(usize, usize)> = frames
-            .iter()
-            .enumerate()
-            .flat_map(|(i, (_, symbols))| (0..symbols.len()).map(move |j| (i, j)))
-            .collect();
-        let name = |&(i, j): &(usize, usize)| frames[i].1[j].name.as_str();
-        // Cut after the outermost internal symbol, and after the drop glue
-        // (`drop(guard)`, `drop_in_place`) that called into it.
-        let mut keep_from = match flat.iter().rposition(|p| is_internal(name(p))) {
-            Some(last) => last + 1,
-            None => 0,
-        };
-        if keep_from > 0 {
-            while keep_from < flat.len() && is_drop_glue(name(&flat[keep_from])) {
-                keep_from += 1;
-            }
-        }
-        let mut ids = Vec::new();
-        let mut i = 0;
-        while i < frames.len() {
-            let first_kept = flat[keep_from..]
-                .iter()
-                .find(|(fi, _)| *fi == i)
-                .map(|(_, j)| *j);
-            if let Some(skip) = first_kept {
-                let (ip, symbols) = &frames[i];
-                let symbols = symbols[skip..].to_vec();
-                ids.push(self.location(*ip, skip, &symbols));
-            }
-            i += 1;
-        }
-        ids
-    }
-
-    fn location(&mut self, ip: usize, skip: usize, symbols: &[Symbol]) -> u64 {
-        if let Some(id) = self.location_ids.get(&(ip, skip)) {
-            return *id;
-        }
-        let lines = symbols
-            .iter()
-            .map(|s| protos::Line {
-                function_id: self.function(&s.name, &s.file),
-                line: s.line,
-            })
-            .collect();
-        let id = self.locations.len() as u64 + 1;
-        self.locations.push(protos::Location {
-            id,
-            line: lines,
-            ..Default::default()
-        });
-        self.location_ids.insert((ip, skip), id);
-        id
-    }
-
-    fn synthetic_location(&mut self, name: &str) -> u64 {
-        let id = self.locations.len() as u64 + 1;
-        let function_id = self.function(name, "");
-        self.locations.push(protos::Location {
-            id,
-            line: vec![protos::Line {
-                function_id,
-                line: 0,
-            }],
-            ..Default::default()
-        });
-        id
-    }
-
-    fn sample(&mut self, location_id: Vec<u64>, totals: Totals, thread: Option<&str>) {
-        let label = thread
-            .map(|name| protos::Label {
-                key: self.string("thread"),
-                str: self.string(name),
-                ..Default::default()
-            })
-            .into_iter()
-            .collect();
-        self.samples.push(protos::Sample {
-            location_id,
-            value: vec![totals.count.round() as i64, totals.delay_ns.round() as i64],
-            label,
-        });
-    }
-
-    fn finish(mut self, since: SystemTime, elapsed: std::time::Duration) -> protos::Profile {
-        let ever_started = EVER_STARTED.load(Ordering::Relaxed);
-        let value_type = |b: &mut Self, ty: &str, unit: &str| protos::ValueType {
-            ty: b.string(ty),
-            unit: b.string(unit),
-        };
-        let contentions = value_type(&mut self, "contentions", "count");
-        let delay = value_type(&mut self, "delay", "nanoseconds");
-        protos::Profile {
-            sample_type: vec![contentions, delay],
-            sample: self.samples,
-            location: self.locations,
-            function: self.functions,
-            string_table: self.strings,
-            time_nanos: since
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos() as i64),
-            // Time since the profile was turned on (or reset); nothing to
-            // say for a profile that was never turned on.
-            duration_nanos: if ever_started {
-                elapsed.as_nanos() as i64
-            } else {
-                0
-            },
-            period_type: Some(contentions),
-            period: 1,
-            ..Default::default()
-        }
-    }
 }
 
 #[cfg(test)]

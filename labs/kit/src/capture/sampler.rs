@@ -1,0 +1,430 @@
+//! The CPU sampler: the kernel sends `SIGPROF` to the process for every
+//! period of CPU time it burns (`setitimer(ITIMER_PROF)`, as Go did on
+//! Linux before 1.18 and pprof-rs does), and the thread it interrupts walks
+//! its own stack in the signal handler.
+//!
+//! A signal handler may run in the middle of anything, `malloc` included,
+//! so it must not allocate or take a lock. It writes the stack into a
+//! fixed table of slots allocated with the program (a `static`), claimed
+//! and released with atomics; a drain thread empties the table every few
+//! milliseconds into a map counted by stack. A sample that finds no free
+//! slot is counted as lost, as Go counts its own.
+//!
+//! Samples are keyed by every return address, so each line of a function
+//! keeps its own samples (`go tool pprof -list`), and symbols are looked up
+//! only when the capture stops, once per distinct address.
+
+#![allow(unsafe_code)]
+
+use std::cell::UnsafeCell;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// Frames kept per sample, from the innermost: Go's `maxCPUProfStack`.
+pub const MAX_DEPTH: usize = 64;
+/// Frames walked: the handler's own and the signal trampoline come first,
+/// and are dropped after.
+const WALK_DEPTH: usize = MAX_DEPTH + 16;
+/// Samples the table holds between two drains. At 1000 samples per
+/// CPU-second on each of 64 busy cores, a drain every
+/// [`DRAIN_EVERY`] finds at most ~640.
+const SLOTS: usize = 2048;
+/// How often the drain thread empties the table.
+const DRAIN_EVERY: Duration = Duration::from_millis(10);
+
+const FREE: u8 = 0;
+const WRITING: u8 = 1;
+const FULL: u8 = 2;
+
+/// One sample's place in the table.
+struct Slot {
+    state: AtomicU8,
+    data: UnsafeCell<Raw>,
+}
+
+/// A sample as the handler writes it.
+#[derive(Clone, Copy)]
+struct Raw {
+    /// The interrupted instruction's address, 0 if unknown.
+    pc: usize,
+    tid: u32,
+    name: [u8; 16],
+    depth: usize,
+    ips: [usize; WALK_DEPTH],
+}
+
+// SAFETY: `data` is written only by the one thread that moved `state` from
+// FREE to WRITING, and read only by the drain thread after it saw FULL
+// (Acquire, paired with the writer's Release); it goes back to FREE only
+// when the reader is done.
+unsafe impl Sync for Slot {}
+
+#[allow(clippy::declare_interior_mutable_const)]
+const EMPTY_SLOT: Slot = Slot {
+    state: AtomicU8::new(FREE),
+    data: UnsafeCell::new(Raw {
+        pc: 0,
+        tid: 0,
+        name: [0; 16],
+        depth: 0,
+        ips: [0; WALK_DEPTH],
+    }),
+};
+
+/// The table: zeroed memory in the program image, so a process that never
+/// profiles never touches it (about 1.3 MB once every slot has been used).
+static TABLE: [Slot; SLOTS] = [EMPTY_SLOT; SLOTS];
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+/// Whether the handler records (the handler stays installed between
+/// captures: a signal still in flight must never meet the default action,
+/// which ends the process).
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+/// Samples taken into the table since the capture started.
+static TAKEN: AtomicU64 = AtomicU64::new(0);
+/// Samples that found the table full.
+static LOST: AtomicU64 = AtomicU64::new(0);
+/// Samples dropped because the signal interrupted code the handler must
+/// not unwind from (see [`super::BLOCKLIST`]).
+static SKIPPED: AtomicU64 = AtomicU64::new(0);
+/// Address ranges of the blocklisted libraries, start and end in pairs.
+const MAX_RANGES: usize = 16;
+static RANGES: [AtomicUsize; 2 * MAX_RANGES] = [const { AtomicUsize::new(0) }; 2 * MAX_RANGES];
+
+/// One stack as it is counted: the thread, and its return addresses from
+/// the innermost, the interrupted instruction's address plus one (so that
+/// every address is looked up one byte back, as a return address is).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Key {
+    pub tid: u32,
+    pub thread: String,
+    pub ips: Vec<usize>,
+}
+
+/// What a capture collected.
+#[derive(Debug, Default)]
+pub struct Samples {
+    pub counts: HashMap<Key, u64>,
+    pub lost: u64,
+    pub skipped: u64,
+}
+
+/// A sampler that runs: the timer armed, the drain thread emptying the
+/// table. One per process at a time (the caller makes sure).
+pub struct Running {
+    stop: Arc<AtomicBool>,
+    drain: Option<JoinHandle<HashMap<Key, u64>>>,
+}
+
+/// Arms the timer at `hz` samples per CPU-second.
+pub fn start(hz: i32) -> Result<Running, String> {
+    install_handler()?;
+    block_ranges(super::BLOCKLIST);
+    // A table left FULL by an earlier capture's last moments is emptied
+    // without being counted.
+    for slot in &TABLE {
+        slot.state.store(FREE, Ordering::Release);
+    }
+    TAKEN.store(0, Ordering::Relaxed);
+    LOST.store(0, Ordering::Relaxed);
+    SKIPPED.store(0, Ordering::Relaxed);
+    // The first stack walk loads the unwinder's tables and binds its
+    // calls into libc: done here, not in a handler that may have
+    // interrupted the loader.
+    walk_once();
+    let stop = Arc::new(AtomicBool::new(false));
+    let drain = std::thread::Builder::new()
+        .name("labkit-cpu-drain".into())
+        .spawn({
+            let stop = stop.clone();
+            move || {
+                let mut counts = HashMap::new();
+                while !stop.load(Ordering::Acquire) {
+                    std::thread::sleep(DRAIN_EVERY);
+                    drain(&mut counts);
+                }
+                counts
+            }
+        })
+        .map_err(|e| format!("cannot start the sampler's drain thread: {e}"))?;
+    ACTIVE.store(true, Ordering::Release);
+    if let Err(e) = set_timer(hz) {
+        ACTIVE.store(false, Ordering::Release);
+        stop.store(true, Ordering::Release);
+        let _ = drain.join();
+        return Err(e);
+    }
+    Ok(Running {
+        stop,
+        drain: Some(drain),
+    })
+}
+
+/// Samples taken so far in the running capture: an atomic read, cheap
+/// enough for a loop to ask often.
+pub fn taken() -> u64 {
+    TAKEN.load(Ordering::Relaxed)
+}
+
+impl Running {
+    /// Disarms the timer and collects every sample.
+    pub fn stop(mut self) -> Samples {
+        let counts = self.finish();
+        Samples {
+            counts,
+            lost: LOST.load(Ordering::Relaxed),
+            skipped: SKIPPED.load(Ordering::Relaxed),
+        }
+    }
+
+    fn finish(&mut self) -> HashMap<Key, u64> {
+        let _ = set_timer(0);
+        ACTIVE.store(false, Ordering::Release);
+        self.stop.store(true, Ordering::Release);
+        let mut counts = self
+            .drain
+            .take()
+            .and_then(|d| d.join().ok())
+            .unwrap_or_default();
+        // A handler that began before the timer stopped may still be
+        // writing: give it a moment (a walk takes microseconds).
+        for _ in 0..100 {
+            if !TABLE
+                .iter()
+                .any(|s| s.state.load(Ordering::Acquire) == WRITING)
+            {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        drain(&mut counts);
+        counts
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.drain.is_some() {
+            self.finish();
+        }
+    }
+}
+
+/// Moves every full slot into `counts`.
+fn drain(counts: &mut HashMap<Key, u64>) {
+    for slot in &TABLE {
+        if slot.state.load(Ordering::Acquire) != FULL {
+            continue;
+        }
+        // SAFETY: FULL, seen with Acquire: the handler is done with it,
+        // and no one else writes until we store FREE.
+        let raw = unsafe { *slot.data.get() };
+        slot.state.store(FREE, Ordering::Release);
+        let walked = &raw.ips[..raw.depth.min(WALK_DEPTH)];
+        // Drop the handler's frames: everything inside the interrupted
+        // frame, found by its exact address.
+        let from = walked.iter().position(|&ip| ip == raw.pc);
+        let Some(from) = from.filter(|_| raw.pc != 0) else {
+            continue;
+        };
+        let mut ips: Vec<usize> = walked[from..].iter().copied().take(MAX_DEPTH).collect();
+        ips[0] = ips[0].wrapping_add(1);
+        let end = raw.name.iter().position(|&b| b == 0).unwrap_or(16);
+        let thread = String::from_utf8_lossy(&raw.name[..end]).into_owned();
+        *counts
+            .entry(Key {
+                tid: raw.tid,
+                thread,
+                ips,
+            })
+            .or_insert(0) += 1;
+    }
+}
+
+/// Installs the handler, once per process.
+fn install_handler() -> Result<(), String> {
+    static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
+    INSTALLED
+        .get_or_init(|| {
+            // SAFETY: a zeroed sigaction is valid; the handler has the
+            // three-argument form SA_SIGINFO asks for.
+            unsafe {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = handler as *const () as usize;
+                action.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
+                libc::sigemptyset(&mut action.sa_mask);
+                if libc::sigaction(libc::SIGPROF, &action, std::ptr::null_mut()) != 0 {
+                    return Err(format!(
+                        "cannot install the SIGPROF handler: {}",
+                        std::io::Error::last_os_error()
+                    ));
+                }
+            }
+            Ok(())
+        })
+        .clone()
+}
+
+/// `setitimer(ITIMER_PROF)`: one signal per `1/hz` s of the process's CPU
+/// time (the kernel rounds up to its tick); 0 disarms it.
+fn set_timer(hz: i32) -> Result<(), String> {
+    let usec = if hz > 0 {
+        (1_000_000 / i64::from(hz)).max(1)
+    } else {
+        0
+    };
+    let period = libc::timeval {
+        tv_sec: 0,
+        tv_usec: usec as libc::suseconds_t,
+    };
+    let timer = libc::itimerval {
+        it_interval: period,
+        it_value: period,
+    };
+    // SAFETY: a valid itimerval; the old value is not asked for.
+    if unsafe { libc::setitimer(libc::ITIMER_PROF, &timer, std::ptr::null_mut()) } != 0 {
+        return Err(format!(
+            "cannot set the profiling timer: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    Ok(())
+}
+
+fn walk_once() {
+    let mut n = 0;
+    // SAFETY: see `handler`; here outside any signal.
+    unsafe {
+        backtrace::trace_unsynchronized(|_| {
+            n += 1;
+            n < 4
+        });
+    }
+}
+
+/// Records the address ranges of the mapped libraries whose path contains
+/// one of `names` (their executable mappings, from `/proc/self/maps`).
+fn block_ranges(names: &[&str]) {
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
+    let ranges = maps.lines().filter_map(|line| {
+        let mut fields = line.split_ascii_whitespace();
+        let (range, perms) = (fields.next()?, fields.next()?);
+        let path = fields.nth(3).unwrap_or("");
+        if !perms.contains('x') || !names.iter().any(|n| path.contains(n)) {
+            return None;
+        }
+        let (start, end) = range.split_once('-')?;
+        Some((
+            usize::from_str_radix(start, 16).ok()?,
+            usize::from_str_radix(end, 16).ok()?,
+        ))
+    });
+    let mut i = 0;
+    for (start, end) in ranges.take(MAX_RANGES) {
+        RANGES[2 * i].store(start, Ordering::Relaxed);
+        RANGES[2 * i + 1].store(end, Ordering::Relaxed);
+        i += 1;
+    }
+    for rest in &RANGES[2 * i..] {
+        rest.store(0, Ordering::Relaxed);
+    }
+}
+
+fn blocked(pc: usize) -> bool {
+    RANGES
+        .chunks(2)
+        .any(|r| (r[0].load(Ordering::Relaxed)..r[1].load(Ordering::Relaxed)).contains(&pc))
+}
+
+/// The interrupted instruction's address, from the signal's context.
+///
+/// # Safety
+/// `context` is the third argument of an SA_SIGINFO handler.
+unsafe fn interrupted_pc(context: *mut libc::c_void) -> usize {
+    if context.is_null() {
+        return 0;
+    }
+    let context = context as *const libc::ucontext_t;
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    // SAFETY: the kernel passes a ucontext_t.
+    unsafe {
+        (*context).uc_mcontext.gregs[libc::REG_RIP as usize] as usize
+    }
+    #[cfg(all(target_os = "linux", target_arch = "aarch64"))]
+    // SAFETY: the kernel passes a ucontext_t.
+    unsafe {
+        (*context).uc_mcontext.pc as usize
+    }
+    #[cfg(not(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    )))]
+    {
+        let _ = context;
+        0
+    }
+}
+
+/// The `SIGPROF` handler. Async-signal-safe: atomics, two system calls
+/// (`gettid`, `prctl(PR_GET_NAME)`) and libgcc's unwinder, which on this
+/// platform takes no lock and allocates nothing (see
+/// [`super::BLOCKLIST`] for where that does not hold, and why those
+/// samples are dropped); errno is preserved for the interrupted code.
+extern "C" fn handler(
+    _signal: libc::c_int,
+    _info: *mut libc::siginfo_t,
+    context: *mut libc::c_void,
+) {
+    if !ACTIVE.load(Ordering::Acquire) {
+        return;
+    }
+    // SAFETY: errno is thread-local; reading and restoring it is what
+    // every handler that makes system calls must do.
+    let errno = unsafe { *libc::__errno_location() };
+    // SAFETY: the kernel's context for this signal.
+    let pc = unsafe { interrupted_pc(context) };
+    if pc == 0 || blocked(pc) {
+        SKIPPED.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: as above.
+        unsafe { *libc::__errno_location() = errno };
+        return;
+    }
+    let slot = &TABLE[NEXT.fetch_add(1, Ordering::Relaxed) % SLOTS];
+    if slot
+        .state
+        .compare_exchange(FREE, WRITING, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
+        LOST.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: as above.
+        unsafe { *libc::__errno_location() = errno };
+        return;
+    }
+    // SAFETY: this thread moved the slot to WRITING: it alone writes it.
+    let raw = unsafe { &mut *slot.data.get() };
+    raw.pc = pc;
+    // SAFETY: plain system calls; PR_GET_NAME writes at most 16 bytes.
+    unsafe {
+        raw.tid = libc::syscall(libc::SYS_gettid) as u32;
+        raw.name = [0; 16];
+        libc::prctl(libc::PR_GET_NAME, raw.name.as_mut_ptr());
+    }
+    let mut depth = 0;
+    // SAFETY: `trace_unsynchronized` is `_Unwind_Backtrace` on Linux, with
+    // no state of backtrace-rs's own; the closure writes into the slot
+    // only, and never panics (the index is checked).
+    unsafe {
+        backtrace::trace_unsynchronized(|frame| {
+            raw.ips[depth] = frame.ip() as usize;
+            depth += 1;
+            depth < WALK_DEPTH
+        });
+    }
+    raw.depth = depth;
+    slot.state.store(FULL, Ordering::Release);
+    TAKEN.fetch_add(1, Ordering::Relaxed);
+    // SAFETY: as above.
+    unsafe { *libc::__errno_location() = errno };
+}
