@@ -32,8 +32,10 @@ pub const INDEX: &str = "\
 (pprof files: `go tool pprof -top URL`, or `-http=: URL` for a browser view)
 
 profile?seconds=N  CPU profile over N seconds (default 30). pprof: -top for the hottest functions.
-heap               live heap: bytes in use per allocating stack, sampled by jemalloc about once per
-                   512 KiB allocated. pprof: -sample_index=inuse_space -top; repeat and compare with -base.
+heap               memory in use and allocated since the start, per allocating stack, sampled by
+                   jemalloc about once per 512 KiB allocated (Go's four types). pprof: -top shows
+                   inuse_space; -sample_index=alloc_space for all allocations; compare with -base.
+allocs             the same profile, alloc_space first. pprof: -top.
 block?seconds=N    where threads waited on channels and locks, total wait per stack since the start,
                    or only the last N seconds with ?seconds=N. pprof: -top.
 mutex?seconds=N    where contended locks were held, making others wait; cumulative, or the last N
@@ -54,7 +56,8 @@ pub fn router(max_seconds: u64) -> Router {
     });
     Router::new()
         .route("/debug/pprof/", get(index))
-        .route("/debug/pprof/heap", get(heap))
+        .route("/debug/pprof/heap", get(|q| heap(q, "")))
+        .route("/debug/pprof/allocs", get(|q| heap(q, "alloc_space")))
         .route(
             "/debug/pprof/block",
             get({
@@ -124,6 +127,7 @@ pub fn seconds(
 /// answer; or a 500 that says what failed, not how: the profiler's own
 /// words go to the service's log, never to a client.
 pub fn cpu_profile_or_500(result: Result<Vec<u8>, crate::Error>) -> Response {
+    give_back_freed_memory();
     match result {
         Ok(bytes) => pprof(bytes),
         Err(e) => {
@@ -167,11 +171,24 @@ impl Drop for Capturing {
 }
 
 // ANCHOR: heap
-/// `GET /debug/pprof/heap`: jemalloc's sampled profile of the memory in
-/// use now, as gzipped pprof (`inuse_space`). jemalloc records a stack
-/// about once per 2^19 bytes allocated and scales each sample up, so the
-/// figures are estimates, cheap enough to leave on in a running service.
-async fn heap() -> Response {
+/// `GET /debug/pprof/heap` and `/allocs`: jemalloc's sampled record of
+/// the memory in use now and of everything allocated since the start, as
+/// Go's heap profile (`alloc_objects`, `alloc_space`, `inuse_objects`,
+/// `inuse_space`). The two URLs serve the same profile, as Go's do; only
+/// the type pprof shows first differs (`inuse_space` for `heap`,
+/// `alloc_space` for `allocs`). jemalloc records a stack about once per
+/// 512 KiB allocated and each sample is scaled up, so the figures are
+/// estimates, cheap enough to leave on in a running service.
+async fn heap(Query(query): Params, default_type: &'static str) -> Response {
+    if let Some(debug) = query.get("debug").filter(|d| *d != "0") {
+        return bad_request(
+            "debug",
+            format!(
+                "debug={debug:?}: this heap profile is served as pprof only (debug=0, or no \
+                 debug); read it with `go tool pprof -top URL`"
+            ),
+        );
+    }
     let Some(ctl) = jemalloc_pprof::PROF_CTL.as_ref() else {
         return error(
             StatusCode::NOT_IMPLEMENTED,
@@ -180,22 +197,25 @@ async fn heap() -> Response {
         );
     };
     let ctl = ctl.clone();
-    // jemalloc writes the dump to a file, which is then read and encoded:
-    // file work, so off the runtime's thread.
+    // jemalloc writes the dump to a file, which is then read, named and
+    // encoded: file work and symbolising, so off the runtime's thread.
     let dumped = tokio::task::spawn_blocking(move || {
-        let pprof = ctl.blocking_lock().dump_pprof();
-        // Naming the stacks parses the program's debug information, and the
-        // symbolizer keeps what it parsed: 50 MB in a debug build, which the
-        // next heap profile would show as the largest thing the service
-        // holds. Let it go.
-        backtrace::clear_symbol_cache();
-        pprof
+        let dump = ctl
+            .blocking_lock()
+            .dump()
+            .map_err(|e| format!("jemalloc could not write its dump: {e:#}"))?;
+        let text = std::io::read_to_string(dump)
+            .map_err(|e| format!("cannot read jemalloc's dump back: {e}"))?;
+        let dump = crate::jemalloc_heap::parse(&text, "jemalloc's heap dump")?;
+        let bytes = crate::jemalloc_heap::to_pprof(&dump, default_type);
+        give_back_freed_memory();
+        bytes
     })
     .await;
     match dumped {
         Ok(Ok(bytes)) => pprof(bytes),
         Ok(Err(e)) => {
-            eprintln!("the heap profile failed: {e:#}");
+            eprintln!("the heap profile failed: {e}");
             error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "the heap profile could not be taken; the service's log says why",
@@ -211,6 +231,29 @@ async fn heap() -> Response {
     }
 }
 // ANCHOR_END: heap
+
+/// Returns the pages jemalloc holds free to the system (`arena.<all>.purge`).
+/// Naming a profile's stacks loads the program's debug information, tens
+/// of MB, freed as soon as the profile is written; without a purge jemalloc
+/// keeps those pages for reuse, and an idle service, which allocates
+/// nothing that would let them decay, would keep them for good: its
+/// resident memory would show the profiler, not the service.
+pub fn give_back_freed_memory() {
+    // SAFETY: `arena.4096.purge` (MALLCTL_ARENAS_ALL) is a void control
+    // (jemalloc 5.3 `src/ctl.c`, `arena_i_purge_ctl`): no old value, no
+    // new value, all four pointers null as jemalloc requires. A program
+    // whose allocator is not this jemalloc purges an unused arena set.
+    #[allow(unsafe_code)]
+    let _ = unsafe {
+        tikv_jemalloc_sys::mallctl(
+            c"arena.4096.purge".as_ptr(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+}
 
 // ANCHOR: delta
 /// `GET /debug/pprof/block` or `/mutex`: the profile since the process
@@ -250,7 +293,10 @@ async fn contention_profile(
         }
     };
     let mut bytes = Vec::new();
-    match recorded.write_pprof(&mut bytes) {
+    let written = recorded.write_pprof(&mut bytes);
+    drop(recorded);
+    give_back_freed_memory();
+    match written {
         Ok(()) => pprof(bytes),
         Err(e) => {
             eprintln!("cannot encode the profile: {e}");

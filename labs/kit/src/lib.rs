@@ -44,6 +44,8 @@ mod error;
 pub mod flame;
 pub mod heap;
 pub mod http;
+#[cfg(feature = "endpoints")]
+mod jemalloc_heap;
 pub mod net;
 pub mod out;
 pub mod own;

@@ -27,8 +27,13 @@ pub use tikv_jemallocator::Jemalloc;
 /// - `prof_active:true` samples from the first allocation;
 /// - `lg_prof_sample:19` samples one allocation per 2^19 bytes (512 KiB)
 ///   on average, Go's default `runtime.MemProfileRate`: a rate a service
-///   can afford.
-pub const OPTIONS: &str = "prof:true,prof_active:true,lg_prof_sample:19";
+///   can afford;
+/// - `prof_accum:true` counts what each sampled stack allocated since the
+///   start, not only what it holds now: Go's `alloc_objects` and
+///   `alloc_space` beside `inuse_*`. jemalloc then keeps every sampled
+///   stack for good, one record per distinct allocating stack: kilobytes
+///   for a service, whose allocation sites are few.
+pub const OPTIONS: &str = "prof:true,prof_active:true,lg_prof_sample:19,prof_accum:true";
 
 /// [`OPTIONS`] as jemalloc reads them: a NUL-terminated C string behind a
 /// thin pointer (a `&[u8; N]` is one pointer wide, like `const char *`).
