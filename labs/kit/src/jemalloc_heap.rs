@@ -162,10 +162,10 @@ pub(crate) fn to_pprof(dump: &Dump, default_type: &str) -> Result<Vec<u8>, Strin
             site.inuse
         };
         let mut label = Vec::new();
-        if objects > 0 {
+        if let Some(size) = bytes.checked_div(objects) {
             label.push(proto::Label {
                 key: b.string("bytes"),
-                num: (bytes / objects) as i64,
+                num: size as i64,
                 ..Default::default()
             });
         }
