@@ -22,6 +22,7 @@ use axum::extract::Query;
 use axum::response::Response;
 use labkit::capture::Capture;
 use labkit::endpoints;
+use labkit::net::{Background, Limits};
 
 #[global_allocator]
 static ALLOC: live_heap::Jemalloc = live_heap::Jemalloc;
@@ -30,7 +31,8 @@ static ALLOC: live_heap::Jemalloc = live_heap::Jemalloc;
 const CAPTURE_SECONDS: u64 = 1;
 
 fn main() {
-    let addr = serve();
+    let server = serve();
+    let addr = server.addr();
     let mut rows = vec![step("idle, profiling endpoints mounted", addr)];
     capture(addr);
     rows.push(step("after 1 CPU capture", addr));
@@ -96,33 +98,14 @@ fn capture(addr: SocketAddr) {
 
 /// Day 089's service on a free port: the pipeline, labkit's endpoints and
 /// a CPU profile endpoint that captures for [`CAPTURE_SECONDS`].
-fn serve() -> SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let addr = listener.local_addr().unwrap();
+fn serve() -> Background {
     labkit::contention::set_block_profile_rate(10_000).unwrap();
     labkit::contention::set_mutex_profile_fraction(10).unwrap();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            let router = Router::new()
-                .route("/debug/pprof/profile", axum::routing::get(cpu_profile))
-                .merge(pipeline_service::router())
-                .merge(endpoints::router(30));
-            labkit::net::serve(
-                listener,
-                router,
-                labkit::net::Limits::new(Duration::from_secs(60)),
-                std::future::pending(),
-            )
-            .await;
-        });
-    });
-    addr
+    let router = Router::new()
+        .route("/debug/pprof/profile", axum::routing::get(cpu_profile))
+        .merge(pipeline_service::router())
+        .merge(endpoints::router(30));
+    Background::start(router, Limits::new(Duration::from_secs(60)), 0).unwrap()
 }
 
 async fn cpu_profile(Query(_): Query<HashMap<String, String>>) -> Response {

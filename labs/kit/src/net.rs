@@ -195,3 +195,84 @@ async fn answer(
         ),
     }
 }
+
+/// A server on a free port of 127.0.0.1, in a thread of its own with its
+/// own tokio runtime, for tests and benchmarks that talk to a service
+/// over real sockets. Dropping it stops the server (the accept loop ends;
+/// requests in flight are cut, as with [`serve`]).
+#[cfg(feature = "endpoints")]
+pub struct Background {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+#[cfg(feature = "endpoints")]
+impl Background {
+    /// Binds 127.0.0.1 on a port the kernel picks and serves `router` with
+    /// `limits` on a runtime of `workers` threads (0: the current-thread
+    /// runtime).
+    pub fn start(
+        router: axum::Router,
+        limits: Limits,
+        workers: usize,
+    ) -> Result<Background, crate::Error> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
+            .map_err(|e| crate::Error::new(format!("cannot bind 127.0.0.1:0: {e}")))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| crate::Error::new(format!("cannot read the bound address: {e}")))?;
+        let mut builder = if workers == 0 {
+            tokio::runtime::Builder::new_current_thread()
+        } else {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(workers);
+            b
+        };
+        let runtime = builder
+            .enable_all()
+            .build()
+            .map_err(|e| crate::Error::new(format!("cannot start a tokio runtime: {e}")))?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("labkit-test-server".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let Ok(listener) = TcpListener::from_std(listener) else {
+                        return;
+                    };
+                    serve(listener, router, limits, async {
+                        let _ = stopped.await;
+                    })
+                    .await;
+                });
+                // A capture or trace still running in a blocking thread
+                // must not hold the test up: leave it behind.
+                runtime.shutdown_background();
+            })
+            .map_err(|e| crate::Error::new(format!("cannot spawn the server thread: {e}")))?;
+        Ok(Background {
+            addr,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    /// Where the server listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+#[cfg(feature = "endpoints")]
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

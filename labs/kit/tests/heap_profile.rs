@@ -16,6 +16,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use labkit::net::{Background, Limits};
 use labkit::proto::Profile;
 
 #[global_allocator]
@@ -38,29 +39,9 @@ fn churn() -> u64 {
     sum
 }
 
-fn start() -> SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            let limits = labkit::net::Limits::new(Duration::from_secs(30));
-            labkit::net::serve(
-                listener,
-                labkit::endpoints::router(10),
-                limits,
-                std::future::pending(),
-            )
-            .await;
-        });
-    });
-    addr
+fn start() -> Background {
+    let limits = Limits::new(Duration::from_secs(30));
+    Background::start(labkit::endpoints::router(10), limits, 1).unwrap()
 }
 
 fn get(addr: SocketAddr, path: &str) -> labkit::http::Response {
@@ -102,7 +83,8 @@ fn mib(bytes: i64) -> f64 {
 fn heap_and_allocs_serve_gos_four_types() {
     let kept = hold();
     std::hint::black_box(churn());
-    let addr = start();
+    let server = start();
+    let addr = server.addr();
 
     let heap = get(addr, "/debug/pprof/heap");
     assert_eq!(heap.status, 200, "{}", heap.text());

@@ -5,36 +5,19 @@
 //! uses the same server with the defaults.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use labkit::net::{Limits, serve};
+use labkit::net::{Background, Limits};
 
-fn start(limits: Limits) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            let router = axum::Router::new()
-                .route("/stats", axum::routing::get(|| async { "ok" }))
-                .route(
-                    "/load",
-                    axum::routing::post(|body: String| async move { body }),
-                );
-            serve(listener, router, limits, async {
-                let _ = stopped.await;
-            })
-            .await;
-        });
-    });
-    (addr, stop)
+fn start(limits: Limits) -> Background {
+    let router = axum::Router::new()
+        .route("/stats", axum::routing::get(|| async { "ok" }))
+        .route(
+            "/load",
+            axum::routing::post(|body: String| async move { body }),
+        );
+    Background::start(router, limits, 0).unwrap()
 }
 
 #[test]
@@ -44,7 +27,8 @@ fn half_sent_requests_time_out() {
         body: Duration::from_millis(300),
         ..Limits::new(Duration::from_secs(5))
     };
-    let (addr, _stop) = start(limits);
+    let server = start(limits);
+    let addr = server.addr();
     let open = |request: &[u8]| {
         let mut stream = TcpStream::connect(addr).unwrap();
         // Far beyond the limits: a read that times out is the server
