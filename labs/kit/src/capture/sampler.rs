@@ -23,6 +23,10 @@ use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::signal_walk::{
+    SavedErrno, block_ranges, blocked, interrupted_pc, tid_and_name, walk, walk_once,
+};
+
 /// Frames kept per sample, from the innermost: Go's `maxCPUProfStack`.
 pub const MAX_DEPTH: usize = 64;
 /// Frames walked: the handler's own and the signal trampoline come first,
@@ -89,10 +93,6 @@ static LOST: AtomicU64 = AtomicU64::new(0);
 /// Samples dropped because the signal interrupted code the handler must
 /// not unwind from (see [`super::BLOCKLIST`]).
 static SKIPPED: AtomicU64 = AtomicU64::new(0);
-/// Address ranges of the blocklisted libraries, start and end in pairs.
-const MAX_RANGES: usize = 16;
-static RANGES: [AtomicUsize; 2 * MAX_RANGES] = [const { AtomicUsize::new(0) }; 2 * MAX_RANGES];
-
 /// One stack as it is counted: the thread, and its return addresses from
 /// the innermost, the interrupted instruction's address plus one (so that
 /// every address is looked up one byte back, as a return address is).
@@ -255,6 +255,8 @@ fn install_handler() -> Result<(), String> {
                 action.sa_sigaction = handler as *const () as usize;
                 action.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
                 libc::sigemptyset(&mut action.sa_mask);
+                // A thread dump's walk must not start on top of this one.
+                libc::sigaddset(&mut action.sa_mask, crate::thread_dump::SIGNAL);
                 if libc::sigaction(libc::SIGPROF, &action, std::ptr::null_mut()) != 0 {
                     return Err(format!(
                         "cannot install the SIGPROF handler: {}",
@@ -293,80 +295,6 @@ fn set_timer(hz: i32) -> Result<(), String> {
     Ok(())
 }
 
-fn walk_once() {
-    let mut n = 0;
-    // SAFETY: see `handler`; here outside any signal.
-    unsafe {
-        backtrace::trace_unsynchronized(|_| {
-            n += 1;
-            n < 4
-        });
-    }
-}
-
-/// Records the address ranges of the mapped libraries whose path contains
-/// one of `names` (their executable mappings, from `/proc/self/maps`).
-fn block_ranges(names: &[&str]) {
-    let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
-    let ranges = maps.lines().filter_map(|line| {
-        let mut fields = line.split_ascii_whitespace();
-        let (range, perms) = (fields.next()?, fields.next()?);
-        let path = fields.nth(3).unwrap_or("");
-        if !perms.contains('x') || !names.iter().any(|n| path.contains(n)) {
-            return None;
-        }
-        let (start, end) = range.split_once('-')?;
-        Some((
-            usize::from_str_radix(start, 16).ok()?,
-            usize::from_str_radix(end, 16).ok()?,
-        ))
-    });
-    let mut i = 0;
-    for (start, end) in ranges.take(MAX_RANGES) {
-        RANGES[2 * i].store(start, Ordering::Relaxed);
-        RANGES[2 * i + 1].store(end, Ordering::Relaxed);
-        i += 1;
-    }
-    for rest in &RANGES[2 * i..] {
-        rest.store(0, Ordering::Relaxed);
-    }
-}
-
-fn blocked(pc: usize) -> bool {
-    RANGES
-        .chunks(2)
-        .any(|r| (r[0].load(Ordering::Relaxed)..r[1].load(Ordering::Relaxed)).contains(&pc))
-}
-
-/// The interrupted instruction's address, from the signal's context.
-///
-/// # Safety
-/// `context` is the third argument of an SA_SIGINFO handler.
-unsafe fn interrupted_pc(context: *mut libc::c_void) -> usize {
-    if context.is_null() {
-        return 0;
-    }
-    let context = context as *const libc::ucontext_t;
-    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-    // SAFETY: the kernel passes a ucontext_t.
-    unsafe {
-        (*context).uc_mcontext.gregs[libc::REG_RIP as usize] as usize
-    }
-    #[cfg(all(target_os = "linux", target_arch = "aarch64"))]
-    // SAFETY: the kernel passes a ucontext_t.
-    unsafe {
-        (*context).uc_mcontext.pc as usize
-    }
-    #[cfg(not(all(
-        target_os = "linux",
-        any(target_arch = "x86_64", target_arch = "aarch64")
-    )))]
-    {
-        let _ = context;
-        0
-    }
-}
-
 /// The `SIGPROF` handler. Async-signal-safe: atomics, two system calls
 /// (`gettid`, `prctl(PR_GET_NAME)`) and libgcc's unwinder, which on this
 /// platform takes no lock and allocates nothing (see
@@ -380,15 +308,11 @@ extern "C" fn handler(
     if !ACTIVE.load(Ordering::Acquire) {
         return;
     }
-    // SAFETY: errno is thread-local; reading and restoring it is what
-    // every handler that makes system calls must do.
-    let errno = unsafe { *libc::__errno_location() };
+    let _errno = SavedErrno::save();
     // SAFETY: the kernel's context for this signal.
     let pc = unsafe { interrupted_pc(context) };
     if pc == 0 || blocked(pc) {
         SKIPPED.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: as above.
-        unsafe { *libc::__errno_location() = errno };
         return;
     }
     let slot = &TABLE[NEXT.fetch_add(1, Ordering::Relaxed) % SLOTS];
@@ -398,33 +322,14 @@ extern "C" fn handler(
         .is_err()
     {
         LOST.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: as above.
-        unsafe { *libc::__errno_location() = errno };
         return;
     }
     // SAFETY: this thread moved the slot to WRITING: it alone writes it.
     let raw = unsafe { &mut *slot.data.get() };
     raw.pc = pc;
-    // SAFETY: plain system calls; PR_GET_NAME writes at most 16 bytes.
-    unsafe {
-        raw.tid = libc::syscall(libc::SYS_gettid) as u32;
-        raw.name = [0; 16];
-        libc::prctl(libc::PR_GET_NAME, raw.name.as_mut_ptr());
-    }
-    let mut depth = 0;
-    // SAFETY: `trace_unsynchronized` is `_Unwind_Backtrace` on Linux, with
-    // no state of backtrace-rs's own; the closure writes into the slot
-    // only, and never panics (the index is checked).
-    unsafe {
-        backtrace::trace_unsynchronized(|frame| {
-            raw.ips[depth] = frame.ip() as usize;
-            depth += 1;
-            depth < WALK_DEPTH
-        });
-    }
-    raw.depth = depth;
+    (raw.tid, raw.name) = tid_and_name();
+    // SAFETY: not inside a blocklisted library (checked above).
+    raw.depth = unsafe { walk(&mut raw.ips) };
     slot.state.store(FULL, Ordering::Release);
     TAKEN.fetch_add(1, Ordering::Relaxed);
-    // SAFETY: as above.
-    unsafe { *libc::__errno_location() = errno };
 }
