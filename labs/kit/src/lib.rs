@@ -42,6 +42,7 @@ pub mod diff;
 pub mod endpoints;
 mod error;
 pub mod flame;
+pub mod goroutine;
 pub mod heap;
 pub mod http;
 #[cfg(feature = "endpoints")]

@@ -35,6 +35,9 @@ pub(crate) struct Symbol {
     pub system_name: String,
     pub file: String,
     pub line: i64,
+    /// The function's first instruction, 0 if unknown (Go's text dumps
+    /// print an address as `function+offset`).
+    pub entry: usize,
 }
 
 /// Decides how many symbols at the innermost end of a stack belong to the
@@ -144,7 +147,7 @@ impl Builder {
     /// before the address: the call, not the instruction after it. A
     /// profiler that holds the exact address of an interrupted instruction
     /// passes that address plus one.)
-    fn resolve(&mut self, ip: usize) -> Rc<[Symbol]> {
+    pub(crate) fn resolve(&mut self, ip: usize) -> Rc<[Symbol]> {
         if let Some(symbols) = self.resolved.get(&ip) {
             return symbols.clone();
         }
@@ -162,6 +165,7 @@ impl Builder {
                     .filename()
                     .map_or_else(String::new, |f| f.display().to_string()),
                 line: sym.lineno().map_or(0, i64::from),
+                entry: sym.addr().map_or(0, |a| a as usize),
             });
         });
         if symbols.is_empty() {
@@ -170,6 +174,7 @@ impl Builder {
                 system_name: String::new(),
                 file: String::new(),
                 line: 0,
+                entry: 0,
             });
         }
         let symbols: Rc<[Symbol]> = symbols.into();
@@ -235,19 +240,23 @@ impl Builder {
     /// A location for something that has no address: a frame named
     /// `name` (events the profiler could not keep, say).
     pub fn synthetic_location(&mut self, name: &str) -> u64 {
+        self.named_location(name, "", 0)
+    }
+
+    /// A location known by its function, file and line only (a tokio
+    /// task's frame, as its runtime reports it).
+    pub fn named_location(&mut self, name: &str, file: &str, line: i64) -> u64 {
         let function_id = self.function(&Symbol {
             name: name.to_string(),
             system_name: name.to_string(),
-            file: String::new(),
-            line: 0,
+            file: file.to_string(),
+            line,
+            entry: 0,
         });
         let id = self.locations.len() as u64 + 1;
         self.locations.push(proto::Location {
             id,
-            line: vec![proto::Line {
-                function_id,
-                line: 0,
-            }],
+            line: vec![proto::Line { function_id, line }],
             ..Default::default()
         });
         id

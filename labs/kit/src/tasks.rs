@@ -33,6 +33,9 @@ pub struct TaskTrace {
     pub id: String,
     /// The frames' function names, root (the task's own future) first.
     pub frames: Vec<String>,
+    /// Where each frame is, `file:line:column` as tokio prints it (empty
+    /// when it does not say).
+    pub sites: Vec<String>,
 }
 
 /// Every task of a runtime at one moment.
@@ -87,6 +90,7 @@ mod imp {
             tasks.push(TaskTrace {
                 id: task.id().to_string(),
                 frames: parse_frames(&trace),
+                sites: parse_sites(&trace),
             });
         }
         let own = Own::of(Some(&program), []);
@@ -141,11 +145,13 @@ pub fn load(path: &Path) -> Result<TaskDump, String> {
         } else if let Some(id) = line.strip_prefix("task ") {
             if let Some(last) = tasks.last_mut() {
                 last.frames = parse_frames(&trace);
+                last.sites = parse_sites(&trace);
             }
             trace.clear();
             tasks.push(TaskTrace {
                 id: id.to_string(),
                 frames: Vec::new(),
+                sites: Vec::new(),
             });
         } else {
             trace.push_str(line);
@@ -154,6 +160,7 @@ pub fn load(path: &Path) -> Result<TaskDump, String> {
     }
     if let Some(last) = tasks.last_mut() {
         last.frames = parse_frames(&trace);
+        last.sites = parse_sites(&trace);
     }
     // A dump has no `main` to guess from: its roots are the tasks' futures.
     let own = Own::of(program.as_deref(), []);
@@ -175,6 +182,22 @@ fn parse_frames(trace: &str) -> Vec<String> {
             let rest = rest.trim();
             let name = rest.rsplit_once(" at ").map_or(rest, |(n, _)| n);
             Some(name.trim().to_string())
+        })
+        .collect()
+}
+
+/// `  └╼ tokio::…::recv at src/…:245:42` → `src/…:245:42`; one entry per
+/// frame of [`parse_frames`], empty where tokio gives no place.
+fn parse_sites(trace: &str) -> Vec<String> {
+    trace
+        .lines()
+        .filter_map(|line| {
+            let (_, rest) = line.split_once('╼')?;
+            Some(
+                rest.trim()
+                    .rsplit_once(" at ")
+                    .map_or(String::new(), |(_, site)| site.trim().to_string()),
+            )
         })
         .collect()
 }
@@ -344,6 +367,7 @@ mod tests {
         TaskTrace {
             id: "1".into(),
             frames: parse_frames(trace),
+            sites: parse_sites(trace),
         }
     }
 

@@ -1,0 +1,580 @@
+//! Go's goroutine profile for a Rust program: every OS thread (from
+//! [`crate::thread_dump`]) and every tokio task (from its runtime's task
+//! dump), each with a state in Go's words, written in Go's three forms:
+//!
+//! - [`Goroutines::to_pprof`], `debug=0`: a pprof profile of sample type
+//!   `goroutine`/`count`, one sample per distinct stack with how many
+//!   threads or tasks stand on it, as `go tool pprof` reads from
+//!   `/debug/pprof/goroutine`;
+//! - [`Goroutines::debug1`]: the grouped text (`goroutine profile: total
+//!   N`, then `count @ addresses` and a `#` line per frame), as Go's
+//!   `printCountProfile` writes it;
+//! - [`Goroutines::debug2`]: one entry per thread or task, as Go's
+//!   traceback prints a goroutine: `goroutine ID [state]:`, a function
+//!   line and a `\tfile:line` line per frame, a `created by` where the
+//!   spawn site is known.
+//!
+//! A thread's id is its kernel thread id; a task's is tokio's task id. The
+//! header says which it is: `goroutine 4242 [sync.Mutex.Lock, thread
+//! worker-1]:`, `goroutine 7 [chan receive, task]:`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+
+use crate::proto;
+use crate::stacks::{Builder, Symbol};
+use crate::thread_dump::{KernelState, ThreadStack};
+
+/// One frame, innermost first in a stack.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Frame {
+    pub function: String,
+    pub file: String,
+    pub line: u32,
+    /// The return address (the interrupted instruction's plus one at the
+    /// innermost frame) for a thread's frame; inlined calls share their
+    /// caller's. `None` for a task's frame, which tokio reports by name.
+    pub address: Option<usize>,
+    /// `address` minus the function's first instruction, when known.
+    pub offset: Option<usize>,
+}
+
+/// What a goroutine of ours is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    Thread,
+    Task,
+}
+
+/// One thread or task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Goroutine {
+    pub id: u64,
+    pub kind: Kind,
+    /// The thread's name; empty for a task.
+    pub name: String,
+    /// Go's wait reason or status: `sync.Mutex.Lock`, `chan receive`,
+    /// `running`, … (see [`thread_state`]).
+    pub state: String,
+    /// Innermost first. Empty when the thread did not answer (`note` says
+    /// why).
+    pub frames: Vec<Frame>,
+    /// Return addresses, innermost first (threads only): what the pprof
+    /// form is keyed by.
+    pub ips: Vec<usize>,
+    /// Where it was spawned, when known (`created by`).
+    pub created_by: Option<Frame>,
+    pub note: Option<String>,
+}
+
+/// A goroutine profile: threads first, by id, then tasks, by id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Goroutines {
+    pub all: Vec<Goroutine>,
+}
+
+/// Symbols at the innermost end of a stack that belong to the dump, not
+/// to the thread: the dumping thread's own walk.
+fn dump_frames(names: &[&str]) -> usize {
+    names
+        .iter()
+        .position(|n| {
+            !(n.starts_with("backtrace::")
+                || n.starts_with("labkit::thread_dump::")
+                || n.starts_with("labkit::goroutine::"))
+        })
+        .unwrap_or(names.len())
+}
+
+impl Goroutines {
+    /// Every thread of the process now (see [`crate::thread_dump::capture`]).
+    pub fn of_threads(answer_within: std::time::Duration) -> Result<Goroutines, crate::Error> {
+        let stacks = crate::thread_dump::capture(answer_within)?;
+        Ok(Goroutines::from_stacks(stacks))
+    }
+
+    /// Symbolises threads' stacks.
+    pub fn from_stacks(mut stacks: Vec<ThreadStack>) -> Goroutines {
+        stacks.sort_by_key(|s| s.tid);
+        let mut builder = Builder::new();
+        let all = stacks
+            .into_iter()
+            .map(|s| {
+                let frames = symbolise(&mut builder, &s.ips);
+                let names: Vec<&str> = frames.iter().map(|f| f.function.as_str()).collect();
+                let state = thread_state(&names, &s.kernel);
+                Goroutine {
+                    id: u64::from(s.tid),
+                    kind: Kind::Thread,
+                    name: s.name,
+                    state,
+                    frames,
+                    ips: s.ips,
+                    created_by: None,
+                    note: s.missing,
+                }
+            })
+            .collect();
+        Goroutines { all }
+    }
+
+    /// How many threads and tasks.
+    pub fn count(&self, kind: Kind) -> usize {
+        self.all.iter().filter(|g| g.kind == kind).count()
+    }
+
+    /// The pprof form (`debug=0`): one sample per distinct stack and
+    /// state, valued by how many stand there. Each sample carries a
+    /// `state` label (`-tagfocus state=sync.Mutex.Lock`) and a `kind` label
+    /// (`thread` or `task`).
+    pub fn to_pprof(&self) -> proto::Profile {
+        let mut builder = Builder::new();
+        let mut named: HashMap<(String, String, u32), u64> = HashMap::new();
+        let mut groups: BTreeMap<(Vec<u64>, String, Kind), i64> = BTreeMap::new();
+        for g in &self.all {
+            let locations = match g.kind {
+                Kind::Thread if !g.ips.is_empty() => builder.stack(&g.ips, &dump_frames),
+                Kind::Thread => vec![builder.synthetic_location("labkit::thread_dump::no_stack")],
+                Kind::Task => g
+                    .frames
+                    .iter()
+                    .map(|f| {
+                        *named
+                            .entry((f.function.clone(), f.file.clone(), f.line))
+                            .or_insert_with(|| {
+                                builder.named_location(&f.function, &f.file, i64::from(f.line))
+                            })
+                    })
+                    .collect(),
+            };
+            *groups
+                .entry((locations, g.state.clone(), g.kind))
+                .or_insert(0) += 1;
+        }
+        for ((location_id, state, kind), count) in groups {
+            let label = vec![
+                builder.label("state", &state),
+                builder.label("kind", kind_name(kind)),
+            ];
+            builder.samples.push(proto::Sample {
+                location_id,
+                value: vec![count],
+                label,
+            });
+        }
+        let sample_type = builder.value_type("goroutine", "count");
+        let comment = builder.string(&format!(
+            "labkit: {} OS threads and {} tokio tasks",
+            self.count(Kind::Thread),
+            self.count(Kind::Task)
+        ));
+        let mut profile = builder.finish();
+        profile.sample_type = vec![sample_type];
+        profile.period_type = Some(sample_type);
+        profile.period = 1;
+        profile.comment = vec![comment];
+        profile.time_nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i64);
+        profile
+    }
+
+    /// [`Goroutines::to_pprof`], encoded and gzipped, as a file or an
+    /// endpoint serves it.
+    pub fn to_pprof_gz(&self) -> Vec<u8> {
+        use flate2::write::GzEncoder;
+        use prost::Message;
+        use std::io::Write;
+        let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::default());
+        // Writing to memory does not fail.
+        let _ = gz.write_all(&self.to_pprof().encode_to_vec());
+        gz.finish().unwrap_or_default()
+    }
+
+    /// The grouped text (`debug=1`), as Go's `printCountProfile` writes
+    /// it: the groups by count, most first. A task's frames have no
+    /// address (tokio reports them by name); they get stand-in addresses
+    /// from 0x1000 up, one per distinct frame, so that pprof's parser
+    /// still groups them.
+    pub fn debug1(&self) -> String {
+        let mut stand_in: HashMap<&Frame, usize> = HashMap::new();
+        let mut groups: BTreeMap<Vec<usize>, (usize, &Goroutine)> = BTreeMap::new();
+        for g in &self.all {
+            let addresses: Vec<usize> = match g.kind {
+                // The dumping thread's own frames are not its work.
+                Kind::Thread => g.ips[own_frames(g)..].to_vec(),
+                Kind::Task => g
+                    .frames
+                    .iter()
+                    .map(|f| {
+                        let next = 0x1000 + 0x10 * stand_in.len();
+                        *stand_in.entry(f).or_insert(next)
+                    })
+                    .collect(),
+            };
+            groups.entry(addresses).or_insert((0, g)).0 += 1;
+        }
+        let mut groups: Vec<(Vec<usize>, usize, &Goroutine)> =
+            groups.into_iter().map(|(a, (n, g))| (a, n, g)).collect();
+        groups.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let mut out = format!("goroutine profile: total {}\n", self.all.len());
+        for (addresses, count, g) in groups {
+            let _ = write!(out, "{count} @");
+            for a in &addresses {
+                let _ = write!(out, " {a:#x}");
+            }
+            out.push('\n');
+            for f in frames_for_text(g) {
+                let address = f.address.or_else(|| stand_in.get(f).copied()).unwrap_or(0);
+                let _ = writeln!(
+                    out,
+                    "#\t{address:#x}\t{}+{:#x}\t{}:{}",
+                    f.function,
+                    f.offset.unwrap_or(0),
+                    f.file,
+                    f.line
+                );
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    /// One entry per thread and task (`debug=2`), as Go's traceback
+    /// prints goroutines.
+    pub fn debug2(&self) -> String {
+        let mut out = String::new();
+        for g in &self.all {
+            let who = match g.kind {
+                Kind::Thread if g.name.is_empty() => "thread".to_string(),
+                Kind::Thread => format!("thread {}", g.name),
+                Kind::Task => "task".to_string(),
+            };
+            let _ = writeln!(out, "goroutine {} [{}, {who}]:", g.id, g.state);
+            let frames = frames_for_text(g);
+            if frames.is_empty() {
+                let why = g.note.as_deref().unwrap_or("no frames");
+                let _ = writeln!(out, "\tstack unavailable: {why}");
+            }
+            for f in frames {
+                let _ = writeln!(out, "{}(...)", f.function);
+                match f.offset {
+                    Some(offset) => {
+                        let _ = writeln!(out, "\t{}:{} +{offset:#x}", file_or(f), f.line);
+                    }
+                    None => {
+                        let _ = writeln!(out, "\t{}:{}", file_or(f), f.line);
+                    }
+                }
+            }
+            if let Some(spawn) = &g.created_by {
+                let _ = writeln!(out, "created by {}", spawn.function);
+                let _ = writeln!(out, "\t{}:{}", file_or(spawn), spawn.line);
+            }
+            out.push('\n');
+        }
+        out
+    }
+}
+
+fn file_or(f: &Frame) -> &str {
+    if f.file.is_empty() { "?" } else { &f.file }
+}
+
+fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Thread => "thread",
+        Kind::Task => "task",
+    }
+}
+
+/// How many return addresses at the innermost end are the dump's own.
+fn own_frames(g: &Goroutine) -> usize {
+    let own: std::collections::HashSet<usize> = g
+        .frames
+        .iter()
+        .take_while(|f| dump_frames(&[f.function.as_str()]) == 1)
+        .filter_map(|f| f.address)
+        .collect();
+    g.ips.iter().take_while(|ip| own.contains(ip)).count()
+}
+
+/// A goroutine's frames without the dump's own.
+fn frames_for_text(g: &Goroutine) -> &[Frame] {
+    let names: Vec<&str> = g.frames.iter().map(|f| f.function.as_str()).collect();
+    &g.frames[dump_frames(&names)..]
+}
+
+fn symbolise(builder: &mut Builder, ips: &[usize]) -> Vec<Frame> {
+    let mut frames = Vec::new();
+    for &ip in ips {
+        let symbols = builder.resolve(ip);
+        for s in symbols.iter() {
+            frames.push(frame(ip, s));
+        }
+    }
+    frames
+}
+
+fn frame(ip: usize, s: &Symbol) -> Frame {
+    Frame {
+        function: s.name.clone(),
+        file: s.file.clone(),
+        line: u32::try_from(s.line).unwrap_or(0),
+        address: Some(ip),
+        offset: (s.entry != 0 && s.entry <= ip).then(|| ip - s.entry),
+    }
+}
+
+/// A thread's state in Go's words, from what it is calling (innermost
+/// first) and, failing that, from the kernel: Go's wait reasons
+/// (`runtime/runtime2.go`: `chan receive`, `sync.Mutex.Lock`, `sleep`, `IO
+/// wait`, …) and statuses (`running`, `syscall`).
+pub fn thread_state(names: &[&str], kernel: &KernelState) -> String {
+    if let Some(reason) = wait_reason(names) {
+        return reason.to_string();
+    }
+    match kernel.state {
+        'R' => "running".into(),
+        _ if kernel.syscall.is_some() => "syscall".into(),
+        'S' | 'D' => "waiting".into(),
+        other => format!("kernel state {other}"),
+    }
+}
+
+/// A task's state: the wait reason its leaf future names, else `select`
+/// for a task parked on something else (Go's parked goroutine that is
+/// waiting on several things at once).
+pub fn task_state(names: &[&str]) -> String {
+    wait_reason(names).unwrap_or("select").to_string()
+}
+
+/// The innermost recognisable wait among `names` (innermost first).
+fn wait_reason(names: &[&str]) -> Option<&'static str> {
+    names.iter().find_map(|name| {
+        let has = |s: &str| name.contains(s);
+        if has("RawRwLock") && has("shared") || has("RwLock") && has("read") {
+            Some("sync.RWMutex.RLock")
+        } else if has("RawRwLock") || has("RwLock") && has("write") {
+            Some("sync.RWMutex.Lock")
+        } else if has("lock_slow")
+            || has("lock_contended")
+            || (has("Mutex") && has("::lock"))
+            || has("labkit::contention::lock::")
+        {
+            Some("sync.Mutex.Lock")
+        } else if has("Condvar") && has("wait") {
+            Some("sync.Cond.Wait")
+        } else if has("select") && (has("crossbeam") || has("channel")) {
+            Some("select")
+        } else if (has("channel") || has("mpsc") || has("oneshot")) && has("recv") {
+            Some("chan receive")
+        } else if (has("channel") || has("mpsc")) && has("send") {
+            Some("chan send")
+        } else if has("thread::sleep") || has("time::sleep") || has("Sleep") {
+            Some("sleep")
+        } else if has("JoinHandle") && has("join") || has("Thread::join") {
+            Some("sync.WaitGroup.Wait")
+        } else if has("epoll_wait") || has("mio::poll") || has("Poll>::poll") && has("mio") {
+            Some("IO wait")
+        } else {
+            None
+        }
+    })
+}
+
+/// Spawn sites of the tasks alive, recorded by [`record_spawns`].
+#[cfg(all(feature = "tasks", tokio_unstable))]
+static SPAWNS: std::sync::Mutex<BTreeMap<u64, &'static std::panic::Location<'static>>> =
+    std::sync::Mutex::new(BTreeMap::new());
+
+/// Makes a runtime record where each task was spawned (tokio's
+/// `TaskMeta::spawned_at`, `tokio_unstable` only), so that the goroutine
+/// dump can print `created by` for tasks. Call it on the runtime's
+/// builder before `build()`.
+#[cfg(all(feature = "tasks", tokio_unstable))]
+pub fn record_spawns(builder: &mut tokio::runtime::Builder) -> &mut tokio::runtime::Builder {
+    builder
+        .on_task_spawn(|meta| {
+            let id = meta.id().to_string().parse().unwrap_or(0);
+            SPAWNS
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(id, meta.spawned_at());
+        })
+        .on_task_terminate(|meta| {
+            let id: u64 = meta.id().to_string().parse().unwrap_or(0);
+            SPAWNS.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+        })
+}
+
+#[cfg(feature = "tasks")]
+impl Goroutines {
+    /// Adds the tasks of a task dump (root first in the dump; innermost
+    /// first here), with their spawn sites if [`record_spawns`] ran.
+    pub fn add_tasks(&mut self, dump: &crate::tasks::TaskDump) {
+        for task in &dump.tasks {
+            let id: u64 = task.id.parse().unwrap_or(0);
+            let frames: Vec<Frame> = task
+                .frames
+                .iter()
+                .enumerate()
+                .rev()
+                .map(|(i, function)| {
+                    let site = task.sites.get(i).map_or("", String::as_str);
+                    let (file, line) = split_site(site);
+                    Frame {
+                        function: function.clone(),
+                        file,
+                        line,
+                        address: None,
+                        offset: None,
+                    }
+                })
+                .collect();
+            let names: Vec<&str> = frames.iter().map(|f| f.function.as_str()).collect();
+            let state = task_state(&names);
+            self.all.push(Goroutine {
+                id,
+                kind: Kind::Task,
+                name: String::new(),
+                state,
+                frames,
+                ips: Vec::new(),
+                created_by: spawned_at(id),
+                note: None,
+            });
+        }
+    }
+}
+
+#[cfg(all(feature = "tasks", tokio_unstable))]
+fn spawned_at(id: u64) -> Option<Frame> {
+    let spawns = SPAWNS.lock().unwrap_or_else(|e| e.into_inner());
+    let at = spawns.get(&id)?;
+    Some(Frame {
+        function: "tokio::task::spawn".into(),
+        file: at.file().to_string(),
+        line: at.line(),
+        address: None,
+        offset: None,
+    })
+}
+
+#[cfg(all(feature = "tasks", not(tokio_unstable)))]
+fn spawned_at(_id: u64) -> Option<Frame> {
+    None
+}
+
+/// `src/main.rs:6:23` → (`src/main.rs`, 6).
+#[cfg(feature = "tasks")]
+fn split_site(site: &str) -> (String, u32) {
+    let mut parts = site.rsplitn(3, ':');
+    let (column, line, file) = (parts.next(), parts.next(), parts.next());
+    match (file, line.and_then(|l| l.parse().ok()), column) {
+        (Some(file), Some(line), Some(_)) => (file.to_string(), line),
+        _ => (site.to_string(), 0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    /// Three threads parked in one function's lock wait, a fourth in a
+    /// channel receive: debug=0 groups the three into one sample of 3,
+    /// debug=1 into `3 @ …`, debug=2 lists all four with Go's states.
+    #[test]
+    fn threads_are_grouped_by_stack_and_named_by_state() {
+        let lock = std::sync::Arc::new(parking_lot::Mutex::new(()));
+        let held = lock.lock();
+        let (_tx, rx) = std::sync::mpsc::channel::<()>();
+        let mut tids = Vec::new();
+        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+        let waiters: Vec<_> = (0..3)
+            .map(|i| {
+                let lock = lock.clone();
+                let tid_tx = tid_tx.clone();
+                std::thread::Builder::new()
+                    .name(format!("waiter-{i}"))
+                    .spawn(move || {
+                        tid_tx.send(crate::signal_walk::tid_and_name().0).unwrap();
+                        drop(lock.lock());
+                    })
+                    .unwrap()
+            })
+            .collect();
+        let receiver = std::thread::Builder::new()
+            .name("receiver".into())
+            .spawn(move || {
+                tid_tx.send(crate::signal_walk::tid_and_name().0).unwrap();
+                let _ = rx.recv();
+            })
+            .unwrap();
+        for _ in 0..4 {
+            tids.push(tid_rx.recv().unwrap());
+        }
+        let started = Instant::now();
+        while tids.iter().any(|&t| {
+            std::fs::read_to_string(format!("/proc/self/task/{t}/stat"))
+                .map(|s| {
+                    !s.rsplit_once(')')
+                        .is_some_and(|(_, r)| r.trim_start().starts_with('S'))
+                })
+                .unwrap_or(true)
+        }) {
+            assert!(started.elapsed() < Duration::from_secs(30));
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let g = Goroutines::of_threads(crate::thread_dump::ANSWER_WITHIN).unwrap();
+        drop(held);
+        for w in waiters {
+            w.join().unwrap();
+        }
+        drop(_tx);
+        receiver.join().unwrap();
+
+        let of = |name: &str| g.all.iter().find(|t| t.name == name).unwrap();
+        assert_eq!(of("waiter-0").state, "sync.Mutex.Lock");
+        assert_eq!(of("receiver").state, "chan receive");
+
+        let text = g.debug2();
+        assert!(
+            text.contains(&format!(
+                "goroutine {} [sync.Mutex.Lock, thread waiter-1]:\n",
+                of("waiter-1").id
+            )),
+            "{text}"
+        );
+        // Go's shape: a header, then function and `\tfile:line` pairs.
+        for entry in text.split("\n\n").filter(|e| !e.is_empty()) {
+            let mut lines = entry.lines();
+            let header = lines.next().unwrap();
+            assert!(
+                header.starts_with("goroutine ") && header.ends_with("]:"),
+                "{header}"
+            );
+        }
+
+        let grouped = g.debug1();
+        assert!(grouped.starts_with(&format!("goroutine profile: total {}\n", g.all.len())));
+        assert!(
+            grouped.lines().any(|l| l.starts_with("3 @ 0x")),
+            "{grouped}"
+        );
+
+        let decoded =
+            crate::profile::decode(std::path::Path::new("goroutine"), &g.to_pprof_gz()).unwrap();
+        assert_eq!(decoded.total(0), g.all.len() as i64);
+        assert!(
+            decoded
+                .samples
+                .iter()
+                .any(|s| s.values[0] == 3
+                    && s.stack.iter().any(|f| f.contains("threads_are_grouped"))),
+            "{:#?}",
+            decoded.samples
+        );
+    }
+}
