@@ -405,6 +405,7 @@ mod tests {
                 .collect(),
             own: Own::crates(["lab_1"]),
             duration_ns: 0,
+            default_sample_type: None,
         }
     }
 

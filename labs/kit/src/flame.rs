@@ -246,6 +246,7 @@ mod tests {
             ],
             own: Own::crates(["lab_1"]),
             duration_ns: 0,
+            default_sample_type: None,
         };
         assert_eq!(
             folded(&profile, 0),
@@ -266,6 +267,7 @@ mod tests {
             }],
             own: Own::crates(["solution_083"]),
             duration_ns: 0,
+            default_sample_type: None,
         }
     }
 

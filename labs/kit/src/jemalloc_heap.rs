@@ -124,7 +124,18 @@ fn is_allocator(name: &str) -> bool {
         "_rjem_",
         "je_",
         "prof_",
+        // jemalloc's own static functions keep their C names: the
+        // allocation and reallocation paths a sample's stack starts in.
         "imalloc",
+        "ialloc",
+        "iralloc",
+        "irallocx",
+        "do_rallocx",
+        "rallocx",
+        "mallocx",
+        "malloc_default",
+        "arena_",
+        "tcache_",
         "__rust_alloc",
         "__rust_realloc",
         "__rust_alloc_zeroed",
@@ -284,5 +295,23 @@ MAPPED_LIBRARIES:
             "alloc::alloc::alloc",
         ];
         assert_eq!(allocator_frames(&names), 7);
+    }
+
+    /// A `Vec` that grows reallocates: the sample starts in jemalloc's
+    /// `irallocx_prof` (inlined into `do_rallocx`), which a page once
+    /// showed on top with 70 % of alloc_space.
+    #[test]
+    fn the_reallocation_path_is_hidden_too() {
+        let names = [
+            "prof_backtrace_impl",
+            "irallocx_prof",
+            "do_rallocx",
+            "_rjem_rallocx",
+            "__rustc::__rust_realloc",
+            "alloc::raw_vec::finish_grow",
+            "alloc::vec::Vec<T,A>::push",
+            "order_service::handle",
+        ];
+        assert_eq!(allocator_frames(&names), 6);
     }
 }

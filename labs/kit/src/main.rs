@@ -170,7 +170,7 @@ fn run(command: Command) -> Result<String, String> {
     })?;
     let index = match &sample_index {
         Some(ty) => SampleIndex(ty.clone()).resolve(&profile, &source.name())?,
-        None => view::default_index(kind),
+        None => view::default_index(&profile, kind),
     };
     if index >= profile.sample_types.len() {
         return Err(format!(

@@ -31,6 +31,9 @@ pub struct Profile {
     /// How long the profile ran (pprof's `duration_nanos`; 0 when the file
     /// does not say): what a rate per second of run divides by.
     pub duration_ns: i64,
+    /// The sample type a reader shows unless told otherwise (pprof's
+    /// `default_sample_type`: Go's `allocs` sets `alloc_space`).
+    pub default_sample_type: Option<String>,
 }
 
 /// One stack and its values.
@@ -55,6 +58,15 @@ impl Profile {
     /// The sum of value `index` over all samples (0 for a value the
     /// profile does not have). A profile read by [`load`] never overflows
     /// it; one built by hand stops at `i64::MAX`.
+    /// The value a reader shows by default, as pprof picks it: the
+    /// `default_sample_type` if the profile names one, else the last type.
+    pub fn default_value_index(&self) -> usize {
+        self.default_sample_type
+            .as_deref()
+            .and_then(|ty| self.value_index(ty))
+            .unwrap_or(self.sample_types.len().saturating_sub(1))
+    }
+
     pub fn total(&self, index: usize) -> i64 {
         self.samples
             .iter()
@@ -458,6 +470,7 @@ pub fn from_proto(p: &protos::Profile) -> Result<Profile, String> {
         samples,
         own,
         duration_ns: p.duration_nanos.max(0),
+        default_sample_type: Some(string(p.default_sample_type)?).filter(|t| !t.is_empty()),
     })
 }
 

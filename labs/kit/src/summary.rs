@@ -134,6 +134,17 @@ impl Kind {
         }
     }
 
+    /// The sample value a summary of this kind weighs by in `profile`: a
+    /// heap profile's default type (`default_sample_type`, else the last:
+    /// `inuse_space` for Go's heap, `alloc_space` for its allocs), the
+    /// delay of a contention profile, a CPU profile's sample count.
+    pub fn weight_index(self, profile: &Profile) -> usize {
+        match self {
+            Kind::Heap => profile.default_value_index(),
+            other => other.weight(),
+        }
+    }
+
     /// Whether `profile` has the values this kind of summary reads: a
     /// block or mutex summary weighs by delay, the second sample type.
     pub fn check(self, profile: &Profile) -> Result<(), String> {
@@ -157,7 +168,7 @@ impl Kind {
         match self {
             Kind::Cpu => "by share of samples whose stack holds them",
             Kind::Block => "by share of waiting time on stacks that hold them",
-            Kind::Heap => "by share of the bytes in use on stacks that hold them",
+            Kind::Heap => "by share of the heap's default sample type on stacks that hold them",
             Kind::Mutex => "by share of the waiting they caused, on stacks that hold them",
         }
     }
@@ -173,6 +184,9 @@ pub struct Summary {
     pub min_samples: i64,
     /// Own frames at or above the cutoff, ranked.
     pub frames: Vec<FrameShare>,
+    /// `(type, unit)` of the value the shares are of, and its total.
+    pub weighed_by: (String, String),
+    pub total: i64,
     /// Exact CPU time per thread, when the run recorded it.
     pub threads: Option<ThreadSection>,
     /// Whether any crate was known as the program's own: if not, "no own
@@ -231,7 +245,7 @@ pub fn cpu(profile: &Profile, min_samples: i64) -> Summary {
 /// samples or contentions.
 pub fn summarise(profile: &Profile, kind: Kind, min_samples: i64) -> Summary {
     let samples = profile.total(0);
-    let weight = kind.weight();
+    let weight = kind.weight_index(profile);
     let total_weight = profile.total(weight);
     let mut holding: BTreeMap<String, i64> = BTreeMap::new();
     for s in &profile.samples {
@@ -262,6 +276,12 @@ pub fn summarise(profile: &Profile, kind: Kind, min_samples: i64) -> Summary {
         samples,
         min_samples,
         frames,
+        weighed_by: profile
+            .sample_types
+            .get(weight)
+            .cloned()
+            .unwrap_or_default(),
+        total: total_weight,
         threads: None,
         own_known: !profile.own.is_empty(),
     }
@@ -282,13 +302,22 @@ impl fmt::Display for Summary {
         writeln!(f, "{}", self.kind.title())?;
         let counted = self.kind.counted();
         if self.kind == Kind::Heap {
-            // No floor: the values are bytes, estimated from jemalloc's
-            // samples (one per 512 KiB allocated, scaled up).
-            writeln!(
-                f,
-                "in use: {:.1} MiB (estimated from sampled allocations)",
-                self.samples as f64 / (1024.0 * 1024.0)
-            )?;
+            // No floor: the values are bytes or objects, estimated from
+            // the allocator's samples (one per 512 KiB allocated, scaled).
+            let (ty, unit) = &self.weighed_by;
+            if unit == "bytes" {
+                writeln!(
+                    f,
+                    "{ty}: {:.1} MiB (estimated from sampled allocations)",
+                    self.total as f64 / (1024.0 * 1024.0)
+                )?;
+            } else {
+                writeln!(
+                    f,
+                    "{ty}: {} {unit} (estimated from sampled allocations)",
+                    self.total
+                )?;
+            }
         } else if self.samples < self.min_samples {
             return writeln!(
                 f,
@@ -313,7 +342,11 @@ impl fmt::Display for Summary {
         } else {
             let checked = self.frames.iter().all(|f| f.expected.is_some());
             let which = if checked { " the day checks" } else { "" };
-            writeln!(f, "own frames{which}, {}:", self.kind.ranked_by())?;
+            let ranked_by = match self.kind {
+                Kind::Heap => format!("by share of {} on stacks that hold them", self.weighed_by.0),
+                kind => kind.ranked_by().to_string(),
+            };
+            writeln!(f, "own frames{which}, {ranked_by}:")?;
             for frame in &self.frames {
                 writeln!(f, "  {:<8} {}", frame.label(), frame.name)?;
             }
@@ -469,6 +502,7 @@ mod tests {
                 .collect(),
             own: Own::crates(["lab_1"]),
             duration_ns: 0,
+            default_sample_type: None,
         }
     }
 
@@ -553,14 +587,67 @@ mod tests {
         assert_eq!(
             text,
             "heap profile\n\
-             in use: 4.0 MiB (estimated from sampled allocations)\n\
-             own frames, by share of the bytes in use on stacks that hold them:\n  \
+             inuse_space: 4.0 MiB (estimated from sampled allocations)\n\
+             own frames, by share of inuse_space on stacks that hold them:\n  \
              ≥ 90%    main\n  \
              70–90%   cache\n  \
              10–30%   log\n"
         );
         p.sample_types = vec![("alloc_objects".into(), "count".into())];
         assert_eq!(Kind::of(&p), Kind::Heap);
+    }
+
+    /// Go's four heap types, alloc_objects first: the summary weighs by
+    /// the default type (the last, inuse_space; alloc_space for `allocs`),
+    /// never by the first, which counts objects.
+    #[test]
+    fn a_heap_profile_with_go_s_four_types_is_weighed_by_its_default_type() {
+        let mib = 1024 * 1024;
+        let mut p = profile(&[]);
+        p.sample_types = [
+            "alloc_objects",
+            "alloc_space",
+            "inuse_objects",
+            "inuse_space",
+        ]
+        .iter()
+        .map(|t| {
+            let unit = if t.ends_with("objects") {
+                "count"
+            } else {
+                "bytes"
+            };
+            (t.to_string(), unit.to_string())
+        })
+        .collect();
+        p.samples = vec![
+            Sample {
+                stack: vec!["lab_1::main".into(), "lab_1::churn".into()],
+                values: vec![9_000_000, 90 * mib, 0, 0],
+                thread: None,
+            },
+            Sample {
+                stack: vec!["lab_1::main".into(), "lab_1::hold".into()],
+                values: vec![1_000, 10 * mib, 1_000, 10 * mib],
+                thread: None,
+            },
+        ];
+        let heap = summarise(&p, Kind::Heap, 100);
+        assert_eq!(heap.percent("churn"), 0.0, "{heap}");
+        assert_eq!(heap.percent("hold"), 100.0, "{heap}");
+        assert!(
+            heap.to_string()
+                .contains("inuse_space: 10.0 MiB (estimated from sampled allocations)"),
+            "{heap}"
+        );
+        p.default_sample_type = Some("alloc_space".into());
+        let allocs = summarise(&p, Kind::Heap, 100);
+        assert_eq!(allocs.percent("churn"), 90.0, "{allocs}");
+        assert_eq!(allocs.percent("hold"), 10.0, "{allocs}");
+        assert!(
+            allocs.to_string().contains("alloc_space: 100.0 MiB"),
+            "{allocs}"
+        );
     }
 
     #[test]
@@ -584,6 +671,7 @@ mod tests {
             ],
             own: Own::crates(["lab_1"]),
             duration_ns: 0,
+            default_sample_type: None,
         };
         let s = summarise(&p, Kind::Block, 50);
         assert_eq!(

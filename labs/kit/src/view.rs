@@ -156,12 +156,10 @@ impl SampleIndex {
     }
 }
 
-/// The sample value the default summary of `kind` weighs by.
-pub fn default_index(kind: Kind) -> usize {
-    match kind {
-        Kind::Cpu | Kind::Heap => 0,
-        Kind::Block | Kind::Mutex => 1,
-    }
+/// The sample value the default summary of `kind` weighs by in
+/// `profile` (see [`Kind::weight_index`]).
+pub fn default_index(profile: &Profile, kind: Kind) -> usize {
+    kind.weight_index(profile)
 }
 
 /// A ranked view of one profile: the workload's own frames, or its
@@ -224,7 +222,7 @@ fn view(
     View {
         kind,
         weighed_by: profile.sample_types[index].clone(),
-        default_weight: index == default_index(kind),
+        default_weight: index == default_index(profile, kind),
         samples: profile.total(0),
         min_samples,
         total: profile.total(index),
@@ -360,6 +358,7 @@ mod tests {
             ],
             own: crate::own::Own::crates(["lab_1"]),
             duration_ns: 0,
+            default_sample_type: None,
         }
     }
 
