@@ -40,6 +40,9 @@ block?seconds=N    where threads waited on channels and locks, total wait per st
                    or only the last N seconds with ?seconds=N. pprof: -top.
 mutex?seconds=N    where contended locks were held, making others wait; cumulative, or the last N
                    seconds with ?seconds=N. pprof: -top.
+goroutine?debug=N  every OS thread and tokio task with its stack and state, as Go's goroutine
+                   profile: debug=0 (or none) pprof (pprof: -top, -traces), debug=1 counted by
+                   stack, debug=2 one entry per thread or task. Plain text for 1 and 2.
 tasks?debug=1|2    the runtime's tasks and where each is awaiting: debug=1 counts them by stack,
                    debug=2 (or none) prints every task. Plain text.
 trace?seconds=N    the service's spans over N seconds (default 1), Chrome trace JSON: open it in
@@ -72,6 +75,7 @@ pub fn router(max_seconds: u64) -> Router {
                 move |q| contention_profile(s, q, contention::mutex_profile)
             }),
         )
+        .route("/debug/pprof/goroutine", get(goroutine))
         .route("/debug/pprof/tasks", get(task_dump))
         .route("/debug/pprof/trace", get(move |q| trace(seconds, q)))
 }
@@ -308,6 +312,57 @@ async fn contention_profile(
     }
 }
 // ANCHOR_END: delta
+
+/// `GET /debug/pprof/goroutine`: Go's goroutine profile of this process's
+/// threads and this runtime's tasks ([`crate::goroutine`]), in the form
+/// `debug` asks for: 0 (the default) pprof, 1 grouped text, 2 every entry.
+async fn goroutine(Query(query): Params) -> Response {
+    let debug = match query.get("debug").map(String::as_str) {
+        None | Some("0") => 0,
+        Some("1") => 1,
+        Some("2") => 2,
+        Some(other) => {
+            return bad_request(
+                "debug",
+                format!(
+                    "debug={other:?}: expected 0 (pprof, the default), 1 (counted by stack) \
+                     or 2 (every thread and task)"
+                ),
+            );
+        }
+    };
+    // Tasks first, on the runtime they belong to; then the threads, from
+    // a blocking thread (the dump waits for every thread to answer). A
+    // runtime that cannot dump its tasks leaves the threads.
+    let runtime = tokio::runtime::Handle::current();
+    let tasks = tasks::dump(&runtime, Duration::from_secs(5)).await.ok();
+    let built = tokio::task::spawn_blocking(move || {
+        let mut all = crate::goroutine::Goroutines::of_threads(crate::thread_dump::ANSWER_WITHIN)?;
+        if let Some(tasks) = &tasks {
+            all.add_tasks(tasks);
+        }
+        let answer = match debug {
+            0 => all.to_pprof_gz(),
+            1 => all.debug1().into_bytes(),
+            _ => all.debug2().into_bytes(),
+        };
+        crate::stacks::release_symbols();
+        give_back_freed_memory();
+        Ok::<_, crate::Error>(answer)
+    })
+    .await;
+    match built {
+        Ok(Ok(bytes)) if debug == 0 => pprof(bytes),
+        Ok(Ok(bytes)) => {
+            ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], bytes).into_response()
+        }
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the goroutine dump failed",
+        ),
+    }
+}
 
 /// `GET /debug/pprof/tasks`: every task and where it awaits (`debug=2`,
 /// the default), or the tasks counted by where they wait (`debug=1`), as
