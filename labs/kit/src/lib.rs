@@ -52,6 +52,7 @@ pub mod out;
 pub mod own;
 pub mod profile;
 pub mod proto;
+pub mod quit_dump;
 mod signal_walk;
 mod stacks;
 pub mod summary;

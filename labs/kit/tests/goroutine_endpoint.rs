@@ -94,12 +94,22 @@ fn goroutine_serves_threads_and_tasks_in_go_s_three_forms() {
     if common::go_present() {
         let url = format!("http://{}/debug/pprof/goroutine", server.addr());
         let top = Command::new("go")
-            .args(["tool", "pprof", "-top", "-tagfocus=state=sync.Mutex.Lock", &url])
+            .args([
+                "tool",
+                "pprof",
+                "-top",
+                "-tagfocus=state=sync.Mutex.Lock",
+                &url,
+            ])
             .env("PPROF_TMPDIR", std::env::temp_dir())
             .output()
             .unwrap();
         let out = String::from_utf8_lossy(&top.stdout);
-        assert!(top.status.success(), "{}", String::from_utf8_lossy(&top.stderr));
+        assert!(
+            top.status.success(),
+            "{}",
+            String::from_utf8_lossy(&top.stderr)
+        );
         assert!(out.contains("Type: goroutine"), "{out}");
         assert!(out.contains("goroutine_endpoint::"), "{out}");
 
@@ -112,9 +122,16 @@ fn goroutine_serves_threads_and_tasks_in_go_s_three_forms() {
             .output()
             .unwrap();
         let out = String::from_utf8_lossy(&raw.stdout);
-        assert!(raw.status.success(), "{}", String::from_utf8_lossy(&raw.stderr));
+        assert!(
+            raw.status.success(),
+            "{}",
+            String::from_utf8_lossy(&raw.stderr)
+        );
         assert!(out.contains("PeriodType: goroutine count"), "{out}");
-        assert!(out.lines().any(|l| l.trim_start().starts_with("4: ")), "{out}");
+        assert!(
+            out.lines().any(|l| l.trim_start().starts_with("4: ")),
+            "{out}"
+        );
     }
 
     drop(held);
