@@ -305,6 +305,9 @@ fn frames_for_text(g: &Goroutine) -> &[Frame] {
     &g.frames[dump_frames(&names)..]
 }
 
+/// Larger than any function: an offset beyond it is not one.
+const MAX_FUNCTION_BYTES: usize = 1 << 20;
+
 fn symbolise(builder: &mut Builder, ips: &[usize]) -> Vec<Frame> {
     let mut frames = Vec::new();
     for &ip in ips {
@@ -322,7 +325,12 @@ fn frame(ip: usize, s: &Symbol) -> Frame {
         file: s.file.clone(),
         line: u32::try_from(s.line).unwrap_or(0),
         address: Some(ip),
-        offset: (s.entry != 0 && s.entry <= ip).then(|| ip - s.entry),
+        // The symboliser gives some entries unrelocated (file offsets, not
+        // addresses in this process): an "offset" of gigabytes is one of
+        // those, and printing none beats printing a wrong one.
+        offset: ip
+            .checked_sub(s.entry)
+            .filter(|&o| s.entry != 0 && o < MAX_FUNCTION_BYTES),
     }
 }
 
@@ -481,6 +489,24 @@ fn split_site(site: &str) -> (String, u32) {
 mod tests {
     use super::*;
     use std::time::{Duration, Instant};
+
+    /// An entry the symboliser left unrelocated gave `+0x563c18175001`
+    /// on every line of a dump: no offset at all is printed then.
+    #[test]
+    fn an_offset_is_printed_only_when_it_can_be_one() {
+        let symbol = |entry| Symbol {
+            name: "f".into(),
+            system_name: "f".into(),
+            file: "f.rs".into(),
+            line: 1,
+            entry,
+        };
+        let ip = 0x563c_18f8_b537;
+        assert_eq!(frame(ip, &symbol(ip - 0x37)).offset, Some(0x37));
+        assert_eq!(frame(ip, &symbol(0xe1_6536)).offset, None);
+        assert_eq!(frame(ip, &symbol(0)).offset, None);
+        assert_eq!(frame(ip, &symbol(ip + 1)).offset, None);
+    }
 
     /// Three threads parked in one function's lock wait, a fourth in a
     /// channel receive: debug=0 groups the three into one sample of 3,
