@@ -305,6 +305,12 @@ fn frames_for_text(g: &Goroutine) -> &[Frame] {
     &g.frames[dump_frames(&names)..]
 }
 
+/// Hands back the debug information naming frames loaded (see
+/// [`crate::stacks`]): the next dump loads it again.
+pub fn release_symbols() {
+    crate::stacks::release_symbols();
+}
+
 /// Larger than any function: an offset beyond it is not one.
 const MAX_FUNCTION_BYTES: usize = 1 << 20;
 
