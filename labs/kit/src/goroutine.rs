@@ -226,13 +226,13 @@ impl Goroutines {
             out.push('\n');
             for f in frames_for_text(g) {
                 let address = f.address.or_else(|| stand_in.get(f).copied()).unwrap_or(0);
+                // Go writes `function+offset`; an offset we do not know
+                // is left out rather than written as +0x0.
+                let offset = f.offset.map_or(String::new(), |o| format!("+{o:#x}"));
                 let _ = writeln!(
                     out,
-                    "#\t{address:#x}\t{}+{:#x}\t{}:{}",
-                    f.function,
-                    f.offset.unwrap_or(0),
-                    f.file,
-                    f.line
+                    "#\t{address:#x}\t{}{offset}\t{}:{}",
+                    f.function, f.file, f.line
                 );
             }
             out.push('\n');
@@ -385,7 +385,7 @@ fn wait_reason(names: &[&str]) -> Option<&'static str> {
             Some("chan receive")
         } else if (has("channel") || has("mpsc")) && has("send") {
             Some("chan send")
-        } else if has("thread::sleep") || has("time::sleep") || has("Sleep") {
+        } else if name.ends_with("::sleep") || has("time::sleep") || has("Sleep") {
             Some("sleep")
         } else if has("JoinHandle") && has("join") || has("Thread::join") {
             Some("sync.WaitGroup.Wait")
@@ -495,6 +495,22 @@ fn split_site(site: &str) -> (String, u32) {
 mod tests {
     use super::*;
     use std::time::{Duration, Instant};
+
+    /// This std names it `std::thread::functions::sleep`: a sleeping
+    /// thread was headed `syscall`.
+    #[test]
+    fn sleep_is_named_whatever_module_std_keeps_it_in() {
+        let kernel = KernelState {
+            state: 'S',
+            syscall: Some(230),
+        };
+        for sleep in ["std::thread::functions::sleep", "std::thread::sleep"] {
+            let names = ["std::sys::thread::unix::Thread::sleep", sleep, "lab::main"];
+            assert_eq!(thread_state(&names[1..], &kernel), "sleep");
+            assert_eq!(thread_state(&names, &kernel), "sleep");
+        }
+        assert_eq!(thread_state(&["lab::main"], &kernel), "syscall");
+    }
 
     /// An entry the symboliser left unrelocated gave `+0x563c18175001`
     /// on every line of a dump: no offset at all is printed then.

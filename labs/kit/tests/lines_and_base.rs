@@ -172,6 +172,12 @@ fn lines_are_kept_apart_and_two_runs_cancel_line_by_line() {
         annotated >= 2,
         "-list annotates {annotated} line(s):\n{list}"
     );
+    // `-base A A`: a profile less itself is nothing, sample for sample.
+    let itself = pprof(&["-top", "-base", a_file, a_file]);
+    assert!(
+        itself.contains("Showing nodes accounting for 0, 0% of 0 total"),
+        "-base A A left something:\n{itself}"
+    );
     // `-base`: pprof merges the two runs' locations, one per address.
     let raw = pprof(&["-raw", "-base", a_file, b_file]);
     let merged = raw
