@@ -308,6 +308,20 @@ pub const DAYS: &[Day] = &[
             "Profile `day093::MIN_RUNS` runs of each version and compare them with `labkit::diff::diff` (shares, beyond the margin), as the solution's `compare` does, instead of raw sample counts.",
         ],
     },
+    day! {
+        module: day094,
+        week: "Month 4 · Week 2",
+        title: "a deadlock",
+        check: service,
+        // ANCHOR: symptom-094
+        symptom: "deadlock: threads wait on locks and no move completes",
+        // ANCHOR_END: symptom-094
+        hints: [
+            "Open the thread dump the watchdog wrote (lab-out/094/goroutines.txt): which threads are in `sync.Mutex.Lock`, and at which line of the lab is each one? Read those two functions: which lock does each already hold while it waits for the other?",
+            "Two threads that each hold one lock and wait for the other's wait forever: neither lock is ever released. It can happen only when the threads take the same locks in different orders; if every thread takes them in one agreed order, the first to get the first lock always gets the second too.",
+            "Make `return_one` take the locks in the same order as `restock_one`: the warehouse first, then the shop (and still move the item from the shop to the warehouse). The solution puts the order in one place, `fn lock_both(store: &Store)`, which both moves call.",
+        ],
+    },
 ];
 
 impl Day {

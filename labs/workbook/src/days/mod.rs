@@ -24,3 +24,4 @@ pub mod day090;
 pub mod day091;
 pub mod day092;
 pub mod day093;
+pub mod day094;
