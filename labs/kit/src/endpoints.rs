@@ -43,6 +43,9 @@ mutex?seconds=N    where contended locks were held, making others wait; cumulati
 goroutine?debug=N  every OS thread and tokio task with its stack and state, as Go's goroutine
                    profile: debug=0 (or none) pprof (pprof: -top, -traces), debug=1 counted by
                    stack, debug=2 one entry per thread or task. Plain text for 1 and 2.
+threadcreate       the stacks that created this process's threads, counted (Go's own profile has
+                   recorded almost none for years: golang/go#6104). pprof: -top, -traces;
+                   debug=1 for text.
 tasks?debug=1|2    the runtime's tasks and where each is awaiting: debug=1 counts them by stack,
                    debug=2 (or none) prints every task. Plain text.
 trace?seconds=N    the service's spans over N seconds (default 1), Chrome trace JSON: open it in
@@ -76,6 +79,7 @@ pub fn router(max_seconds: u64) -> Router {
             }),
         )
         .route("/debug/pprof/goroutine", get(goroutine))
+        .route("/debug/pprof/threadcreate", get(threadcreate))
         .route("/debug/pprof/tasks", get(task_dump))
         .route("/debug/pprof/trace", get(move |q| trace(seconds, q)))
 }
@@ -360,6 +364,41 @@ async fn goroutine(Query(query): Params) -> Response {
         Err(_) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "the goroutine dump failed",
+        ),
+    }
+}
+
+/// `GET /debug/pprof/threadcreate`: the stacks that made this process's
+/// threads ([`crate::threadcreate`]), pprof or (`debug=1`) Go's text.
+async fn threadcreate(Query(query): Params) -> Response {
+    let text = match query.get("debug").map(String::as_str) {
+        None | Some("0") => false,
+        Some("1") => true,
+        Some(other) => {
+            return bad_request(
+                "debug",
+                format!("debug={other:?}: expected 0 (pprof, the default) or 1 (text)"),
+            );
+        }
+    };
+    let built = tokio::task::spawn_blocking(move || {
+        let answer = if text {
+            crate::threadcreate::debug1().into_bytes()
+        } else {
+            crate::threadcreate::to_pprof_gz()
+        };
+        crate::stacks::release_symbols();
+        answer
+    })
+    .await;
+    match built {
+        Ok(bytes) if text => {
+            ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], bytes).into_response()
+        }
+        Ok(bytes) => pprof(bytes),
+        Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the threadcreate profile failed",
         ),
     }
 }

@@ -314,7 +314,7 @@ pub fn release_symbols() {
 /// Larger than any function: an offset beyond it is not one.
 const MAX_FUNCTION_BYTES: usize = 1 << 20;
 
-fn symbolise(builder: &mut Builder, ips: &[usize]) -> Vec<Frame> {
+pub(crate) fn symbolise(builder: &mut Builder, ips: &[usize]) -> Vec<Frame> {
     let mut frames = Vec::new();
     for &ip in ips {
         let symbols = builder.resolve(ip);

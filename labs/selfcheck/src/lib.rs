@@ -327,6 +327,15 @@ impl Service for RunningService {
 
 impl Drop for RunningService {
     fn drop(&mut self) {
+        // A service that is gone before the check is done with it is the
+        // likely cause of whatever the check saw fail: say how it ended.
+        if let Ok(Some(status)) = self.0.try_wait() {
+            eprintln!(
+                "the service (pid {}) had already exited: {status}",
+                self.0.id()
+            );
+            return;
+        }
         let _ = self.signal("TERM");
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         while std::time::Instant::now() < deadline {
