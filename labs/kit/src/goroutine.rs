@@ -521,6 +521,7 @@ mod tests {
             system_name: "f".into(),
             file: "f.rs".into(),
             line: 1,
+            column: 0,
             entry,
         };
         let ip = 0x563c_18f8_b537;

@@ -14,10 +14,15 @@
 //! this. Symbolising loads the program's debug information (tens of MB in
 //! a debug build); [`release_symbols`] gives it back once a profile is
 //! written, so a profiled service does not carry it between profiles.
+//! What it found for each address stays in a small process-wide table
+//! ([`symbols_at`]): a few hundred bytes an address, at most
+//! [`MAX_NAMED`] addresses, so that the next profile of the same code
+//! (a service dumped or profiled again) names its frames without loading
+//! the debug information again.
 
 use std::collections::HashMap;
 use std::ffi::c_void;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 use crate::proto;
 
@@ -35,6 +40,8 @@ pub(crate) struct Symbol {
     pub system_name: String,
     pub file: String,
     pub line: i64,
+    /// 0 if unknown.
+    pub column: u32,
     /// The function's first instruction, 0 if unknown (Go's text dumps
     /// print an address as `function+offset`).
     pub entry: usize,
@@ -56,6 +63,75 @@ pub(crate) fn release_symbols() {
     backtrace::clear_symbol_cache();
 }
 
+/// The most addresses [`symbols_at`] keeps; past it, the table starts
+/// again empty (about 3 MB at most with this workspace's names).
+pub(crate) const MAX_NAMED: usize = 8192;
+
+/// Addresses named so far, across profiles. Code is not unloaded in the
+/// programs this serves (no `dlclose`), so an address keeps its name.
+static NAMED: Mutex<Option<HashMap<usize, Arc<[Symbol]>>>> = Mutex::new(None);
+
+/// How many addresses are named in the table now.
+#[cfg(test)]
+pub(crate) fn named_count() -> usize {
+    let named = NAMED.lock().unwrap_or_else(|e| e.into_inner());
+    named.as_ref().map_or(0, HashMap::len)
+}
+
+/// The symbols at a return address, the inlined callee first and the
+/// function it was inlined into last, from the table if the address was
+/// named before. (backtrace-rs looks up the byte before the address: the
+/// call, not the instruction after it. A profiler that holds the exact
+/// address of an interrupted instruction passes that address plus one.)
+pub(crate) fn symbols_at(ip: usize) -> Arc<[Symbol]> {
+    let lock = || NAMED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(symbols) = lock().as_ref().and_then(|m| m.get(&ip)) {
+        return symbols.clone();
+    }
+    // Named outside the lock: loading the debug information can take a
+    // second, and other threads' known addresses need not wait for it.
+    let symbols = name(ip);
+    let mut named = lock();
+    let table = named.get_or_insert_with(HashMap::new);
+    if table.len() >= MAX_NAMED {
+        *table = HashMap::new();
+    }
+    table.insert(ip, symbols.clone());
+    symbols
+}
+
+fn name(ip: usize) -> Arc<[Symbol]> {
+    let mut symbols = Vec::new();
+    backtrace::resolve(ip as *mut c_void, |sym| {
+        let system_name = sym
+            .name()
+            .map(|n| String::from_utf8_lossy(n.as_bytes()).into_owned());
+        symbols.push(Symbol {
+            name: sym
+                .name()
+                .map_or_else(|| format!("{ip:#x}"), |n| format!("{n:#}")),
+            system_name: system_name.unwrap_or_default(),
+            file: sym
+                .filename()
+                .map_or_else(String::new, |f| f.display().to_string()),
+            line: sym.lineno().map_or(0, i64::from),
+            column: sym.colno().unwrap_or(0),
+            entry: sym.addr().map_or(0, |a| a as usize),
+        });
+    });
+    if symbols.is_empty() {
+        symbols.push(Symbol {
+            name: format!("{ip:#x}"),
+            system_name: String::new(),
+            file: String::new(),
+            line: 0,
+            column: 0,
+            entry: 0,
+        });
+    }
+    symbols.into()
+}
+
 /// A profile under construction: strings, functions, locations, mappings
 /// and the samples that refer to them.
 pub(crate) struct Builder {
@@ -66,7 +142,6 @@ pub(crate) struct Builder {
     locations: Vec<proto::Location>,
     /// (address, inlined symbols skipped at the innermost end) → location.
     location_ids: HashMap<(usize, usize), u64>,
-    resolved: HashMap<usize, Rc<[Symbol]>>,
     mappings: Vec<Mapping>,
     pub samples: Vec<proto::Sample>,
 }
@@ -90,7 +165,6 @@ impl Builder {
             function_ids: HashMap::new(),
             locations: Vec::new(),
             location_ids: HashMap::new(),
-            resolved: HashMap::new(),
             mappings: own_mappings(),
             samples: Vec::new(),
         };
@@ -142,51 +216,16 @@ impl Builder {
         id
     }
 
-    /// The symbols at a return address, the inlined callee first and the
-    /// function it was inlined into last. (backtrace-rs looks up the byte
-    /// before the address: the call, not the instruction after it. A
-    /// profiler that holds the exact address of an interrupted instruction
-    /// passes that address plus one.)
-    pub(crate) fn resolve(&mut self, ip: usize) -> Rc<[Symbol]> {
-        if let Some(symbols) = self.resolved.get(&ip) {
-            return symbols.clone();
-        }
-        let mut symbols = Vec::new();
-        backtrace::resolve(ip as *mut c_void, |sym| {
-            let system_name = sym
-                .name()
-                .map(|n| String::from_utf8_lossy(n.as_bytes()).into_owned());
-            symbols.push(Symbol {
-                name: sym
-                    .name()
-                    .map_or_else(|| format!("{ip:#x}"), |n| format!("{n:#}")),
-                system_name: system_name.unwrap_or_default(),
-                file: sym
-                    .filename()
-                    .map_or_else(String::new, |f| f.display().to_string()),
-                line: sym.lineno().map_or(0, i64::from),
-                entry: sym.addr().map_or(0, |a| a as usize),
-            });
-        });
-        if symbols.is_empty() {
-            symbols.push(Symbol {
-                name: format!("{ip:#x}"),
-                system_name: String::new(),
-                file: String::new(),
-                line: 0,
-                entry: 0,
-            });
-        }
-        let symbols: Rc<[Symbol]> = symbols.into();
-        self.resolved.insert(ip, symbols.clone());
-        symbols
+    /// The symbols at a return address (see [`symbols_at`]).
+    pub(crate) fn resolve(&mut self, ip: usize) -> Arc<[Symbol]> {
+        symbols_at(ip)
     }
 
     /// Location ids for a stack of return addresses, innermost first,
     /// without the symbols `cut` gives to the profiler.
     pub fn stack(&mut self, ips: &[usize], cut: Cut<'_>) -> Vec<u64> {
         // The unwinder may end a stack with a null return address.
-        let frames: Vec<(usize, Rc<[Symbol]>)> = ips
+        let frames: Vec<(usize, Arc<[Symbol]>)> = ips
             .iter()
             .filter(|&&ip| ip != 0)
             .map(|&ip| (ip, self.resolve(ip)))
@@ -251,6 +290,7 @@ impl Builder {
             system_name: name.to_string(),
             file: file.to_string(),
             line,
+            column: 0,
             entry: 0,
         });
         let id = self.locations.len() as u64 + 1;
@@ -394,5 +434,21 @@ mod tests {
             system.starts_with("_R") || system.starts_with("_ZN"),
             "{system}"
         );
+    }
+
+    /// The table of named addresses outlives a release of the debug
+    /// information and never holds more than [`MAX_NAMED`] addresses.
+    #[test]
+    fn named_addresses_are_kept_and_bounded() {
+        let ip = here();
+        let first = symbols_at(ip);
+        release_symbols();
+        assert!(Arc::ptr_eq(&first, &symbols_at(ip)));
+        // Addresses in no mapping name nothing, quickly.
+        for i in 0..MAX_NAMED + 10 {
+            symbols_at(0x10_0000 + i * 16);
+        }
+        let kept = named_count();
+        assert!((10..=MAX_NAMED).contains(&kept), "{kept}");
     }
 }
