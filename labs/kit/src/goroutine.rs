@@ -422,6 +422,13 @@ pub fn record_spawns(builder: &mut tokio::runtime::Builder) -> &mut tokio::runti
         })
 }
 
+/// Without `tokio_unstable` tokio records no spawn sites: the builder is
+/// left as it is, and the dump prints no `created by` for tasks.
+#[cfg(all(feature = "tasks", not(tokio_unstable)))]
+pub fn record_spawns(builder: &mut tokio::runtime::Builder) -> &mut tokio::runtime::Builder {
+    builder
+}
+
 #[cfg(feature = "tasks")]
 impl Goroutines {
     /// Adds the tasks of a task dump (root first in the dump; innermost
@@ -625,5 +632,30 @@ mod tests {
             "{:#?}",
             decoded.samples
         );
+    }
+
+    /// A runtime built through [`record_spawns`] gives its tasks Go's
+    /// `created by` line: the file and line of the spawn.
+    #[cfg(all(feature = "tasks", tokio_unstable, target_os = "linux"))]
+    #[test]
+    fn a_task_says_where_it_was_spawned() {
+        let mut builder = tokio::runtime::Builder::new_current_thread();
+        let runtime = record_spawns(builder.enable_all()).build().unwrap();
+        let (_tx, mut rx) = tokio::sync::mpsc::channel::<()>(1);
+        let spawned_on = line!() + 1;
+        runtime.spawn(async move { rx.recv().await });
+        runtime.block_on(tokio::task::yield_now());
+        let dump = runtime
+            .block_on(crate::tasks::dump(
+                runtime.handle(),
+                Duration::from_secs(30),
+            ))
+            .unwrap();
+        let mut all = Goroutines::default();
+        all.add_tasks(&dump);
+        let text = all.debug2();
+        assert!(text.contains("[chan receive, task]:"), "{text}");
+        let site = format!("created by tokio::task::spawn\n\t{}:{spawned_on}", file!());
+        assert!(text.contains(&site), "{site} in\n{text}");
     }
 }

@@ -58,6 +58,7 @@ mod stacks;
 pub mod summary;
 pub mod tasks;
 pub mod thread_dump;
+#[cfg(feature = "threadcreate")]
 pub mod threadcreate;
 pub mod threads;
 pub mod trace;

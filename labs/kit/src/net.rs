@@ -230,6 +230,9 @@ impl Background {
             b.worker_threads(workers);
             b
         };
+        // Tasks dumped from this server say where they were spawned.
+        #[cfg(feature = "tasks")]
+        crate::goroutine::record_spawns(&mut builder);
         let runtime = builder
             .enable_all()
             .build()

@@ -40,7 +40,8 @@ pub(crate) struct Symbol {
     pub system_name: String,
     pub file: String,
     pub line: i64,
-    /// 0 if unknown.
+    /// 0 if unknown. (Only task traces print it, as tokio does.)
+    #[cfg_attr(not(all(feature = "tasks", tokio_unstable)), allow(dead_code))]
     pub column: u32,
     /// The function's first instruction, 0 if unknown (Go's text dumps
     /// print an address as `function+offset`).

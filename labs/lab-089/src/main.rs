@@ -31,8 +31,18 @@ use workbook::days::day089;
 #[global_allocator]
 static ALLOC: live_heap::Jemalloc = live_heap::Jemalloc;
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
+fn main() -> Result<(), Error> {
+    // One thread for the HTTP side, and a runtime that notes where each
+    // task was spawned: the goroutine dump's `created by` lines.
+    let mut runtime = tokio::runtime::Builder::new_current_thread();
+    labkit::goroutine::record_spawns(runtime.enable_all());
+    let runtime = runtime
+        .build()
+        .map_err(|e| Error::io("cannot start the tokio runtime", e))?;
+    runtime.block_on(serve())
+}
+
+async fn serve() -> Result<(), Error> {
     let (_out_dir, flags) = workbook::this_day!().args::<day089::Flags>();
     let addr = flags.addr();
     // Off by default, like Go's; a service that serves these endpoints
