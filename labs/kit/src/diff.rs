@@ -401,6 +401,7 @@ mod tests {
                     stack: stack.iter().map(|s| s.to_string()).collect(),
                     values: vec![*n],
                     thread: None,
+                    labels: Vec::new(),
                 })
                 .collect(),
             own: Own::crates(["lab_1"]),

@@ -37,6 +37,7 @@ pub mod atomic;
 pub mod capture;
 pub mod cli;
 pub mod contention;
+pub mod counts;
 pub mod diff;
 #[cfg(feature = "endpoints")]
 pub mod endpoints;

@@ -2,8 +2,11 @@
 //! profile (pprof CPU, block or mutex; dhat heap; Chrome trace). FILE may
 //! be a URL on 127.0.0.1, and `--sample-index` and `--by-thread` are the
 //! twins of `go tool pprof`'s `-sample_index` and `-tags` (see `labkit::view`).
+//! A goroutine or threadcreate profile is summarised in exact counts by
+//! group (see `labkit::counts`).
 //! `cargo run -p labkit -- diff BEFORE AFTER`: which functions' share
-//! changed beyond the samples' margin. Both rank the program's own
+//! changed beyond the samples' margin; for two goroutine profiles, which
+//! groups grew by how many. Both rank the program's own
 //! functions: the crate the profile names, or those `--own` names.
 
 use std::path::{Path, PathBuf};
@@ -157,6 +160,16 @@ fn run(command: Command) -> Result<String, String> {
     if let Some(own) = own {
         profile.own = own;
     }
+    // Goroutine and threadcreate profiles count, they do not sample: exact
+    // counts by group, with no floor and no margin.
+    if let (Some(counted), None, None, false) = (
+        labkit::counts::Counted::of(&profile),
+        kind,
+        &sample_index,
+        by_thread,
+    ) {
+        return Ok(labkit::counts::summarise(&profile, counted).to_string());
+    }
     let kind = kind.unwrap_or_else(|| match Kind::of(&profile) {
         Kind::Block if source.last_segment().starts_with("mutex") => Kind::Mutex,
         kind => kind,
@@ -209,6 +222,17 @@ fn diff(
         for profile in b.iter_mut().chain(a.iter_mut()) {
             profile.own = Own::crates(own);
         }
+    }
+    if let Some(counts) = labkit::counts::diff(&b, &a) {
+        if flame_graph.is_some() {
+            return Err(format!(
+                "--flame-graph draws sampled profiles; {} and {} count threads, and their \
+                 comparison is the text above it: leave --flame-graph out",
+                before.display(),
+                after.display()
+            ));
+        }
+        return Ok(counts.to_string());
     }
     let diff = labkit::diff::diff(&b, &a);
     if let Some(svg) = flame_graph {
@@ -275,5 +299,29 @@ mod tests {
         assert!(err.contains("not a numeric HOST:PORT"), "{err}");
         let err = run_args(&["summary", "Cargo.toml", "--sample-index", "delay"]).unwrap_err();
         assert!(err.contains("Cargo.toml is not a pprof profile"), "{err}");
+    }
+
+    /// A goroutine profile was read as a CPU profile ("cpu profile /
+    /// samples: too few"), and a diff of two compared shares of "samples".
+    #[test]
+    fn goroutine_profiles_are_summarised_and_compared_in_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("goroutine.pb.gz");
+        let all =
+            labkit::goroutine::Goroutines::of_threads(labkit::thread_dump::ANSWER_WITHIN).unwrap();
+        std::fs::write(&file, all.to_pprof_gz()).unwrap();
+        let path = file.to_str().unwrap();
+        let text = run_args(&["summary", path]).unwrap();
+        let n = all.all.len();
+        assert!(
+            text.starts_with(&format!(
+                "goroutine profile\nthreads and tasks: {n} ({n} thread"
+            )),
+            "{text}"
+        );
+        let same = run_args(&["diff", path, path]).unwrap();
+        assert!(same.contains("no group changed"), "{same}");
+        let err = run_args(&["diff", path, path, "--flame-graph", "d.svg"]).unwrap_err();
+        assert!(err.contains("leave --flame-graph out"), "{err}");
     }
 }

@@ -114,6 +114,13 @@ impl Own {
         Some(format!("{prefix}{path}"))
     }
 
+    /// The frame's name without its crate, closures included: where a
+    /// thread stands, which may well be a closure (a thread's body is one).
+    pub fn path(&self, frame: &str) -> Option<String> {
+        let (prefix, path) = self.split(frame)?;
+        Some(format!("{prefix}{path}"))
+    }
+
     /// `("<", "Job as …>::fmt")` for `<my_crate::Job as …>::fmt`, if the
     /// crate is own.
     fn split<'f>(&self, frame: &'f str) -> Option<(&'static str, &'f str)> {

@@ -47,6 +47,19 @@ pub struct Sample {
     /// The `thread` label pprof-rs attaches (a name, or an id when the
     /// thread had none).
     pub thread: Option<String>,
+    /// Every string label, `thread` included, in the file's order: the
+    /// goroutine profile's `state` and `kind`, say.
+    pub labels: Vec<(String, String)>,
+}
+
+impl Sample {
+    /// The value of the string label `key`, if the sample has one.
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.labels
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 impl Profile {
@@ -449,10 +462,23 @@ pub fn from_proto(p: &protos::Profile) -> Result<Profile, String> {
                 .find(|l| l.key == k as i64)
                 .and_then(|l| p.string_table.get(l.str as usize).cloned())
         });
+        // A label whose key or value is not in the string table is left
+        // out, as pprof leaves it: the stack and values still count.
+        let labels = s
+            .label
+            .iter()
+            .filter(|l| l.str != 0)
+            .filter_map(|l| {
+                let key = p.string_table.get(usize::try_from(l.key).ok()?)?;
+                let value = p.string_table.get(usize::try_from(l.str).ok()?)?;
+                Some((key.clone(), value.clone()))
+            })
+            .collect();
         samples.push(Sample {
             stack: root_first_without_profiler(leaf_first),
             values: s.value.clone(),
             thread,
+            labels,
         });
     }
     let program = p

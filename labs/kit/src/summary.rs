@@ -498,6 +498,7 @@ mod tests {
                     stack: stack.iter().map(|s| s.to_string()).collect(),
                     values: vec![*n],
                     thread: None,
+                    labels: Vec::new(),
                 })
                 .collect(),
             own: Own::crates(["lab_1"]),
@@ -625,11 +626,13 @@ mod tests {
                 stack: vec!["lab_1::main".into(), "lab_1::churn".into()],
                 values: vec![9_000_000, 90 * mib, 0, 0],
                 thread: None,
+                labels: Vec::new(),
             },
             Sample {
                 stack: vec!["lab_1::main".into(), "lab_1::hold".into()],
                 values: vec![1_000, 10 * mib, 1_000, 10 * mib],
                 thread: None,
+                labels: Vec::new(),
             },
         ];
         let heap = summarise(&p, Kind::Heap, 100);
@@ -662,11 +665,13 @@ mod tests {
                     stack: vec!["lab_1::deliver".into()],
                     values: vec![1, 800],
                     thread: None,
+                    labels: Vec::new(),
                 },
                 Sample {
                     stack: vec!["lab_1::produce".into()],
                     values: vec![99, 200],
                     thread: None,
+                    labels: Vec::new(),
                 },
             ],
             own: Own::crates(["lab_1"]),

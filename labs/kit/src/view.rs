@@ -337,6 +337,7 @@ mod tests {
             stack: stack.iter().map(|s| s.to_string()).collect(),
             values: values.to_vec(),
             thread: thread.map(str::to_string),
+            labels: Vec::new(),
         };
         Profile {
             sample_types: vec![
