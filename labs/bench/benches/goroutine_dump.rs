@@ -8,7 +8,8 @@
 //! the same with it released after every dump, as `/debug/pprof/goroutine`
 //! does to keep the service's memory small. Either way the names of the
 //! addresses already seen stay in labkit's small table, so a dump of the
-//! same program again loads nothing.
+//! same program again loads nothing. Last, `/stats` on a one-thread
+//! server is timed idle and while twenty dumps of that server run.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -115,11 +116,82 @@ fn main() {
         ms(parts[1]) / RUNS as f64,
         ms(parts[2]) / RUNS as f64
     );
+    stats_during_dumps();
     drop(stop);
     drop(held);
     for t in threads {
         t.join().unwrap();
     }
+}
+
+/// `/stats` on a one-thread server (as Day 089's), idle and while
+/// `/debug/pprof/goroutine?debug=2` is asked of the same server without a
+/// pause: the dump's thread walk runs on tokio's blocking pool, so
+/// `/stats` should wait for the task half of the dump only.
+fn stats_during_dumps() {
+    use axum::routing::get;
+    use labkit::net::{Background, Limits};
+    let router = axum::Router::new()
+        .route("/stats", get(|| async { "ok" }))
+        .merge(labkit::endpoints::router(10));
+    let server = Background::start(router, Limits::new(Duration::from_secs(30)), 0).unwrap();
+    let addr = server.addr();
+    let get = |path: &str| {
+        labkit::http::request(addr, "GET", path, None, Duration::from_secs(60)).unwrap()
+    };
+    let round_trips = |n: usize| {
+        let mut times: Vec<Duration> = (0..n)
+            .map(|_| {
+                let t = Instant::now();
+                assert_eq!(get("/stats").status, 200);
+                t.elapsed()
+            })
+            .collect();
+        times.sort();
+        times
+    };
+    let idle = round_trips(200);
+    // Twenty dumps in a row, and /stats asked without a pause meanwhile.
+    const DUMPS: usize = 20;
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let dumper = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            for _ in 0..DUMPS {
+                let answer = labkit::http::request(
+                    addr,
+                    "GET",
+                    "/debug/pprof/goroutine?debug=2",
+                    None,
+                    Duration::from_secs(60),
+                )
+                .unwrap();
+                assert_eq!(answer.status, 200);
+                done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        })
+    };
+    let mut busy = Vec::new();
+    while done.load(std::sync::atomic::Ordering::SeqCst) < DUMPS {
+        busy.extend(round_trips(1));
+    }
+    dumper.join().unwrap();
+    busy.sort();
+    let dumps = DUMPS;
+    let p = |t: &[Duration], q: f64| ms(t[((t.len() - 1) as f64 * q) as usize]);
+    println!(
+        "  /stats idle:                 p50 {:>6.2} ms, p99 {:>6.2} ms, max {:>6.2} ms",
+        p(&idle, 0.5),
+        p(&idle, 0.99),
+        p(&idle, 1.0)
+    );
+    println!(
+        "  /stats during {dumps} dumps ({} asked): p50 {:>6.2} ms, p99 {:>6.2} ms, max {:>6.2} ms",
+        busy.len(),
+        p(&busy, 0.5),
+        p(&busy, 0.99),
+        p(&busy, 1.0)
+    );
 }
 
 fn ms(d: Duration) -> f64 {
