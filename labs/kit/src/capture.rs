@@ -360,7 +360,8 @@ struct Timing {
 const LOST_FRAME: &str = "labkit::capture::samples_lost_table_full";
 
 /// The samples as a pprof profile: two sample types (`samples`/`count`,
-/// `cpu`/`nanoseconds`), a `thread` label on every sample, a location per
+/// `cpu`/`nanoseconds`), a `thread` label on every sample and the labels
+/// its code ran under ([`crate::labels`]), a location per
 /// return address with the calls inlined there and their lines, in the
 /// mapping it lies in, as Go writes them. Two runs of one build therefore
 /// spell the same stack the same way, line for line, and `go tool pprof
@@ -392,7 +393,8 @@ fn encode(samples: &sampler::Samples, cpu_ns: Option<u64>, timing: &Timing) -> p
         } else {
             key.thread.clone()
         };
-        let label = vec![b.label("thread", &thread)];
+        let mut label = vec![b.label("thread", &thread)];
+        label.extend(crate::labels::proto_labels(&mut b, key.labels));
         let count = count as i64;
         b.samples.push(proto::Sample {
             location_id,

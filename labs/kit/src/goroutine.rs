@@ -65,6 +65,10 @@ pub struct Goroutine {
     /// Where it was spawned, when known (`created by`).
     pub created_by: Option<Frame>,
     pub note: Option<String>,
+    /// The labels its code ran under ([`crate::labels`]): a thread's, read
+    /// with its stack. A task's labels live in its future, which the dump
+    /// cannot read: empty for tasks.
+    pub labels: crate::labels::LabelSet,
 }
 
 /// A goroutine profile: threads first, by id, then tasks, by id.
@@ -112,6 +116,7 @@ impl Goroutines {
                     ips: s.ips,
                     created_by: None,
                     note: s.missing,
+                    labels: s.labels,
                 }
             })
             .collect();
@@ -130,7 +135,8 @@ impl Goroutines {
     pub fn to_pprof(&self) -> proto::Profile {
         let mut builder = Builder::new();
         let mut named: HashMap<(String, String, u32), u64> = HashMap::new();
-        let mut groups: BTreeMap<(Vec<u64>, String, Kind), i64> = BTreeMap::new();
+        type Group = (Vec<u64>, String, Kind, crate::labels::LabelSet);
+        let mut groups: BTreeMap<Group, i64> = BTreeMap::new();
         for g in &self.all {
             let locations = match g.kind {
                 Kind::Thread if !g.ips.is_empty() => builder.stack(&g.ips, &dump_frames),
@@ -148,14 +154,17 @@ impl Goroutines {
                     .collect(),
             };
             *groups
-                .entry((locations, g.state.clone(), g.kind))
+                .entry((locations, g.state.clone(), g.kind, g.labels))
                 .or_insert(0) += 1;
         }
-        for ((location_id, state, kind), count) in groups {
-            let label = vec![
+        for ((location_id, state, kind, labels), count) in groups {
+            let mut label = vec![
                 builder.label("state", &state),
                 builder.label("kind", kind_name(kind)),
             ];
+            for (key, value) in labels.pairs() {
+                label.push(builder.label(&key, &value));
+            }
             builder.samples.push(proto::Sample {
                 location_id,
                 value: vec![count],
@@ -198,7 +207,8 @@ impl Goroutines {
     /// still groups them.
     pub fn debug1(&self) -> String {
         let mut stand_in: HashMap<&Frame, usize> = HashMap::new();
-        let mut groups: BTreeMap<Vec<usize>, (usize, &Goroutine)> = BTreeMap::new();
+        let mut groups: BTreeMap<(Vec<usize>, crate::labels::LabelSet), (usize, &Goroutine)> =
+            BTreeMap::new();
         for g in &self.all {
             let addresses: Vec<usize> = match g.kind {
                 // The dumping thread's own frames are not its work.
@@ -212,16 +222,25 @@ impl Goroutines {
                     })
                     .collect(),
             };
-            groups.entry(addresses).or_insert((0, g)).0 += 1;
+            groups.entry((addresses, g.labels)).or_insert((0, g)).0 += 1;
         }
-        let mut groups: Vec<(Vec<usize>, usize, &Goroutine)> =
-            groups.into_iter().map(|(a, (n, g))| (a, n, g)).collect();
+        let mut groups: Vec<(Vec<usize>, usize, &Goroutine)> = groups
+            .into_iter()
+            .map(|((a, _), (n, g))| (a, n, g))
+            .collect();
         groups.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         let mut out = format!("goroutine profile: total {}\n", self.all.len());
         for (addresses, count, g) in groups {
             let _ = write!(out, "{count} @");
             for a in &addresses {
                 let _ = write!(out, " {a:#x}");
+            }
+            // Go's `labelMap.String`: `{"key":"value", …}`, sorted.
+            let labels = g.labels.pairs();
+            if !labels.is_empty() {
+                let pairs: Vec<String> =
+                    labels.iter().map(|(k, v)| format!("{k:?}:{v:?}")).collect();
+                let _ = write!(out, "\n# labels: {{{}}}", pairs.join(", "));
             }
             out.push('\n');
             for f in frames_for_text(g) {
@@ -464,6 +483,7 @@ impl Goroutines {
                 ips: Vec::new(),
                 created_by: spawned_at(id),
                 note: None,
+                labels: crate::labels::LabelSet::empty(),
             });
         }
     }
@@ -657,5 +677,44 @@ mod tests {
         assert!(text.contains("[chan receive, task]:"), "{text}");
         let site = format!("created by tokio::task::spawn\n\t{}:{spawned_on}", file!());
         assert!(text.contains(&site), "{site} in\n{text}");
+    }
+
+    /// A thread's labels are read with its stack: debug=1 prints them as
+    /// Go does (`# labels: {"key":"value"}` under the group's line), and
+    /// the pprof form carries them.
+    #[test]
+    fn a_thread_s_labels_are_in_the_dump() {
+        let set = crate::labels::LabelSet::new(&[("kind", "export")]);
+        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+        let labelled = std::thread::spawn(move || {
+            crate::labels::set_thread(set);
+            tid_tx.send(crate::signal_walk::tid_and_name().0).unwrap();
+            let _ = stop_rx.recv();
+        });
+        let tid = tid_rx.recv().unwrap();
+        let g = Goroutines::of_threads(crate::thread_dump::ANSWER_WITHIN).unwrap();
+        stop_tx.send(()).unwrap();
+        labelled.join().unwrap();
+        let found = g.all.iter().find(|t| t.id == u64::from(tid)).unwrap();
+        assert_eq!(found.labels, set);
+        let text = g.debug1();
+        assert!(
+            text.contains("\n# labels: {\"kind\":\"export\"}\n"),
+            "{text}"
+        );
+        let profile = g.to_pprof();
+        let kind = profile
+            .string_table
+            .iter()
+            .position(|s| s == "kind")
+            .unwrap() as i64;
+        assert!(
+            profile
+                .sample
+                .iter()
+                .any(|s| s.label.iter().any(|l| l.key == kind)),
+            "no sample carries the kind label"
+        );
     }
 }

@@ -48,6 +48,7 @@ pub mod heap;
 pub mod http;
 #[cfg(feature = "endpoints")]
 mod jemalloc_heap;
+pub mod labels;
 pub mod net;
 pub mod out;
 pub mod own;

@@ -50,8 +50,13 @@ enum Command {
         sample_index: Option<String>,
         /// Rank threads (the `thread` label on every sample) instead of functions (like
         /// go tool pprof -tags)
-        #[arg(long)]
+        #[arg(long, conflicts_with = "by_label")]
         by_thread: bool,
+        /// Rank the values of this profiler label (labkit::labels, Go's pprof.Do) instead of
+        /// functions, e.g. --by-label kind (like go tool pprof -tags, or -tagfocus KEY=VALUE
+        /// one value at a time)
+        #[arg(long, value_name = "KEY", value_parser = clap::builder::NonEmptyStringValueParser::new())]
+        by_label: Option<String>,
         /// The crates whose functions are the program's own (comma-separated or repeated);
         /// by default the program the profile names, e.g. target/debug/order-service is
         /// order_service
@@ -104,15 +109,24 @@ fn main() -> ExitCode {
 }
 
 fn run(command: Command) -> Result<String, String> {
-    let (file, min_samples, kind, sample_index, by_thread, own) = match command {
+    let (file, min_samples, kind, sample_index, by_thread, by_label, own) = match command {
         Command::Summary {
             file,
             min_samples,
             kind,
             sample_index,
             by_thread,
+            by_label,
             own,
-        } => (file, min_samples, kind, sample_index, by_thread, own),
+        } => (
+            file,
+            min_samples,
+            kind,
+            sample_index,
+            by_thread,
+            by_label,
+            own,
+        ),
         Command::Diff {
             before,
             after,
@@ -130,9 +144,11 @@ fn run(command: Command) -> Result<String, String> {
     let source = Source::parse(&file)?;
     let profile = match &source {
         Source::File(path) => {
-            if file.ends_with(".json") && (sample_index.is_some() || by_thread) {
+            if file.ends_with(".json")
+                && (sample_index.is_some() || by_thread || by_label.is_some())
+            {
                 return Err(format!(
-                    "--sample-index and --by-thread read pprof profiles; {file} is JSON \
+                    "--sample-index, --by-thread and --by-label read pprof profiles; {file} is JSON \
                      (a dhat heap profile or a Chrome trace)"
                 ));
             }
@@ -162,11 +178,12 @@ fn run(command: Command) -> Result<String, String> {
     }
     // Goroutine and threadcreate profiles count, they do not sample: exact
     // counts by group, with no floor and no margin.
-    if let (Some(counted), None, None, false) = (
+    if let (Some(counted), None, None, false, None) = (
         labkit::counts::Counted::of(&profile),
         kind,
         &sample_index,
         by_thread,
+        &by_label,
     ) {
         return Ok(labkit::counts::summarise(&profile, counted).to_string());
     }
@@ -193,6 +210,9 @@ fn run(command: Command) -> Result<String, String> {
             kind.title(),
             index + 1
         ));
+    }
+    if let Some(key) = &by_label {
+        return Ok(view::by_label(&profile, kind, index, min_samples, key).to_string());
     }
     Ok(match (by_thread, sample_index) {
         (true, _) => view::by_thread(&profile, kind, index, min_samples).to_string(),
@@ -292,9 +312,15 @@ mod tests {
         assert!(err.contains("--sample-index"), "{err}");
         let err = run_args(&["summary", "t.json", "--by-thread"]).unwrap_err();
         assert!(
-            err.contains("--by-thread read pprof profiles; t.json is JSON"),
+            err.contains("--by-label read pprof profiles; t.json is JSON"),
             "{err}"
         );
+        let err = run_args(&["summary", "t.json", "--by-label", "kind"]).unwrap_err();
+        assert!(err.contains("t.json is JSON"), "{err}");
+        let err = parse(&["summary", "a", "--by-label", ""]).unwrap_err();
+        assert!(err.contains("--by-label"), "{err}");
+        let err = parse(&["summary", "a", "--by-label", "k", "--by-thread"]).unwrap_err();
+        assert!(err.contains("cannot be used with"), "{err}");
         let err = run_args(&["summary", "http://localhost:8089/debug/pprof/block"]).unwrap_err();
         assert!(err.contains("not a numeric HOST:PORT"), "{err}");
         let err = run_args(&["summary", "Cargo.toml", "--sample-index", "delay"]).unwrap_err();

@@ -57,6 +57,9 @@ pub struct ThreadStack {
     pub ips: Vec<usize>,
     /// Why there are no frames, if there are none.
     pub missing: Option<String>,
+    /// The labels the thread's code ran under ([`crate::labels`]), read
+    /// on the thread with its stack.
+    pub labels: crate::labels::LabelSet,
 }
 
 /// A thread's state from `/proc/self/task/TID/stat` and `…/syscall`.
@@ -81,6 +84,7 @@ struct Slot {
 #[derive(Clone, Copy)]
 struct Raw {
     pc: usize,
+    labels: u32,
     depth: usize,
     ips: [usize; WALK_DEPTH],
 }
@@ -97,6 +101,7 @@ static TABLE: [Slot; SLOTS] = [const {
         done: AtomicU64::new(0),
         data: UnsafeCell::new(Raw {
             pc: 0,
+            labels: 0,
             depth: 0,
             ips: [0; WALK_DEPTH],
         }),
@@ -153,6 +158,7 @@ fn own_stack(tid: u32) -> ThreadStack {
         },
         ips,
         missing: None,
+        labels: crate::labels::current(),
     }
 }
 
@@ -192,17 +198,19 @@ fn ask_batch(batch: &[u32], answer_within: Duration, stacks: &mut Vec<ThreadStac
                 .compare_exchange(ticket, 0, Ordering::AcqRel, Ordering::Acquire)
                 .is_err()
                 && finishing(slot, ticket));
-        let (ips, missing) = if answered {
+        let (ips, missing, labels) = if answered {
             // SAFETY: `done` is this request, seen with Acquire: the
             // writer is finished and nothing writes until the next request.
             let raw = unsafe { *slot.data.get() };
-            frames(&raw)
+            let (ips, missing) = frames(&raw);
+            (ips, missing, crate::labels::LabelSet::from_id(raw.labels))
         } else {
             (
                 Vec::new(),
                 Some(format!(
                     "did not answer within {answer_within:?} (signals blocked, or stuck in the kernel)"
                 )),
+                crate::labels::LabelSet::empty(),
             )
         };
         slot.ask.store(0, Ordering::Release);
@@ -212,6 +220,7 @@ fn ask_batch(batch: &[u32], answer_within: Duration, stacks: &mut Vec<ThreadStac
             kernel,
             ips,
             missing,
+            labels,
         });
     }
 }
@@ -334,6 +343,7 @@ extern "C" fn handler(
         let raw = unsafe { &mut *slot.data.get() };
         // SAFETY: the kernel's context for this signal.
         raw.pc = unsafe { interrupted_pc(context) };
+        raw.labels = crate::labels::current_id();
         raw.depth = if raw.pc == 0 || blocked(raw.pc) {
             0
         } else {

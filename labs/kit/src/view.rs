@@ -177,8 +177,9 @@ pub struct View {
     pub min_samples: i64,
     /// The total of the value weighed by.
     pub total: i64,
-    /// `true`: rows are threads; `false`: own frames.
-    pub by_thread: bool,
+    /// `Some(key)`: rows are the values of label `key` (`thread` for
+    /// threads); `None`: own frames.
+    pub by_label: Option<String>,
     /// Whether any crate was known as the program's own.
     pub own_known: bool,
     pub rows: Vec<FrameShare>,
@@ -195,7 +196,7 @@ pub fn by_frame(profile: &Profile, kind: Kind, index: usize, min_samples: i64) -
     .into_iter()
     .filter(|f| f.percent >= CUTOFF_PERCENT)
     .collect();
-    view(profile, kind, index, min_samples, false, rows)
+    view(profile, kind, index, min_samples, None, rows)
 }
 
 /// Every value of the `thread` label, ranked by the share of value
@@ -208,7 +209,23 @@ pub fn by_thread(profile: &Profile, kind: Kind, index: usize, min_samples: i64) 
                 .unwrap_or_else(|| "(no thread label)".to_string()),
         ]
     });
-    view(profile, kind, index, min_samples, true, rows)
+    view(profile, kind, index, min_samples, Some("thread"), rows)
+}
+
+/// The weight of each value of label `key` (Go's `-tags`, or `-tagfocus
+/// key=value` one value at a time): `(no KEY label)` for samples without
+/// it. A `thread` key reads the thread label as [`by_thread`] does.
+pub fn by_label(profile: &Profile, kind: Kind, index: usize, min_samples: i64, key: &str) -> View {
+    if key == "thread" {
+        return by_thread(profile, kind, index, min_samples);
+    }
+    let rows = shares(profile, index, |s| {
+        vec![
+            s.label(key)
+                .map_or_else(|| format!("(no {key} label)"), str::to_string),
+        ]
+    });
+    view(profile, kind, index, min_samples, Some(key), rows)
 }
 
 fn view(
@@ -216,7 +233,7 @@ fn view(
     kind: Kind,
     index: usize,
     min_samples: i64,
-    by_thread: bool,
+    by_label: Option<&str>,
     rows: Vec<FrameShare>,
 ) -> View {
     View {
@@ -226,7 +243,7 @@ fn view(
         samples: profile.total(0),
         min_samples,
         total: profile.total(index),
-        by_thread,
+        by_label: by_label.map(str::to_string),
         rows,
         own_known: !profile.own.is_empty(),
     }
@@ -300,8 +317,10 @@ impl fmt::Display for View {
         if self.kind != Kind::Heap {
             writeln!(f, "{counted}: ≥ {}", self.min_samples)?;
         }
-        if self.by_thread {
+        if self.by_label.as_deref() == Some("thread") {
             writeln!(f, "threads (the `thread` label), by share of {weighed}:")?;
+        } else if let Some(key) = &self.by_label {
+            writeln!(f, "values of the `{key}` label, by share of {weighed}:")?;
         } else if !self.own_known {
             return writeln!(f, "{NO_OWN_CRATE}");
         } else if self.rows.is_empty() {

@@ -217,6 +217,7 @@ fn read_pprof(bytes: &[u8]) {
         for index in 0..profile.sample_types.len() {
             let _ = labkit::view::by_frame(&profile, kind, index, 1).to_string();
             let _ = labkit::view::by_thread(&profile, kind, index, 1).to_string();
+            let _ = labkit::view::by_label(&profile, kind, index, 1, "kind").to_string();
         }
     }
 }

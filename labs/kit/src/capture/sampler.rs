@@ -56,6 +56,8 @@ struct Raw {
     pc: usize,
     tid: u32,
     name: [u8; 16],
+    /// The thread's labels then ([`crate::labels`]).
+    labels: u32,
     depth: usize,
     ips: [usize; WALK_DEPTH],
 }
@@ -73,6 +75,7 @@ const EMPTY_SLOT: Slot = Slot {
         pc: 0,
         tid: 0,
         name: [0; 16],
+        labels: 0,
         depth: 0,
         ips: [0; WALK_DEPTH],
     }),
@@ -100,6 +103,8 @@ static SKIPPED: AtomicU64 = AtomicU64::new(0);
 pub struct Key {
     pub tid: u32,
     pub thread: String,
+    /// The label set the thread ran under ([`crate::labels`]).
+    pub labels: u32,
     pub ips: Vec<usize>,
 }
 
@@ -237,6 +242,7 @@ fn drain(counts: &mut HashMap<Key, u64>) {
             .entry(Key {
                 tid: raw.tid,
                 thread,
+                labels: raw.labels,
                 ips,
             })
             .or_insert(0) += 1;
@@ -296,7 +302,8 @@ fn set_timer(hz: i32) -> Result<(), String> {
 }
 
 /// The `SIGPROF` handler. Async-signal-safe: atomics, two system calls
-/// (`gettid`, `prctl(PR_GET_NAME)`) and libgcc's unwinder, which on this
+/// (`gettid`, `prctl(PR_GET_NAME)`), a load from a `const` thread-local
+/// (the labels) and libgcc's unwinder, which on this
 /// platform takes no lock and allocates nothing (see
 /// [`super::BLOCKLIST`] for where that does not hold, and why those
 /// samples are dropped); errno is preserved for the interrupted code.
@@ -328,6 +335,7 @@ extern "C" fn handler(
     let raw = unsafe { &mut *slot.data.get() };
     raw.pc = pc;
     (raw.tid, raw.name) = tid_and_name();
+    raw.labels = crate::labels::current_id();
     // SAFETY: not inside a blocklisted library (checked above).
     raw.depth = unsafe { walk(&mut raw.ips) };
     slot.state.store(FULL, Ordering::Release);

@@ -32,6 +32,9 @@ const OVERFLOW_FRAME: &str = "labkit::contention::stack_table_full";
 type Stack = Arc<[usize]>;
 /// A thread's name, shared by every event of that thread.
 type ThreadName = Option<Arc<str>>;
+/// Who waited (or made others wait): the thread's name and the labels its
+/// code ran under ([`crate::labels`]).
+type Who = (ThreadName, u32);
 
 #[derive(Clone, Copy, Default)]
 struct Totals {
@@ -50,12 +53,12 @@ impl Totals {
 /// names, and the rest together.
 #[derive(Clone, Default)]
 struct Entry {
-    threads: Vec<(ThreadName, Totals)>,
+    threads: Vec<(Who, Totals)>,
     other_threads: Totals,
 }
 
 impl Entry {
-    fn add(&mut self, thread: ThreadName, count: f64, delay_ns: f64) {
+    fn add(&mut self, thread: Who, count: f64, delay_ns: f64) {
         if let Some((_, totals)) = self.threads.iter_mut().find(|(t, _)| *t == thread) {
             totals.add(count, delay_ns);
         } else if self.threads.len() < MAX_THREADS_PER_STACK {
@@ -272,14 +275,14 @@ fn thread_name() -> ThreadName {
 }
 
 fn add(table: &parking_lot::Mutex<Table>, stack: Stack, count: f64, delay_ns: f64) {
-    let thread = thread_name();
-    table.lock().add(stack, thread, count, delay_ns);
+    let who = (thread_name(), crate::labels::current_id());
+    table.lock().add(stack, who, count, delay_ns);
     #[cfg(test)]
     tests::RECORDED.fetch_add(1, Ordering::Relaxed);
 }
 
 impl Table {
-    fn add(&mut self, stack: Stack, thread: ThreadName, count: f64, delay_ns: f64) {
+    fn add(&mut self, stack: Stack, thread: Who, count: f64, delay_ns: f64) {
         let full = self.entries.len() >= self.limit;
         match self.entries.get_mut(&stack) {
             Some(entry) => entry.add(thread, count, delay_ns),
@@ -341,16 +344,28 @@ fn build(table: &parking_lot::Mutex<Table>, name: &'static str) -> Recorded {
     let mut b = stacks::Builder::new();
     for (stack, entry) in &entries {
         let locations = b.stack(stack, &recorder_symbols);
-        for (thread, totals) in &entry.threads {
-            sample(&mut b, locations.clone(), *totals, thread.as_deref());
+        for ((thread, labels), totals) in &entry.threads {
+            sample(
+                &mut b,
+                locations.clone(),
+                *totals,
+                thread.as_deref(),
+                *labels,
+            );
         }
         if entry.other_threads.count > 0.0 {
-            sample(&mut b, locations, entry.other_threads, Some(OTHER_THREADS));
+            sample(
+                &mut b,
+                locations,
+                entry.other_threads,
+                Some(OTHER_THREADS),
+                0,
+            );
         }
     }
     if overflow.count > 0.0 {
         let location = b.synthetic_location(OVERFLOW_FRAME);
-        sample(&mut b, vec![location], overflow, None);
+        sample(&mut b, vec![location], overflow, None, 0);
     }
     let contentions = b.value_type("contentions", "count");
     let delay = b.value_type("delay", "nanoseconds");
@@ -374,11 +389,18 @@ fn build(table: &parking_lot::Mutex<Table>, name: &'static str) -> Recorded {
     Recorded::new(proto, name, 1).expect("labkit builds only valid profiles")
 }
 
-fn sample(b: &mut stacks::Builder, location_id: Vec<u64>, totals: Totals, thread: Option<&str>) {
-    let label = thread
+fn sample(
+    b: &mut stacks::Builder,
+    location_id: Vec<u64>,
+    totals: Totals,
+    thread: Option<&str>,
+    labels: u32,
+) {
+    let mut label: Vec<protos::Label> = thread
         .map(|name| b.label("thread", name))
         .into_iter()
         .collect();
+    label.extend(crate::labels::proto_labels(b, labels));
     b.samples.push(protos::Sample {
         location_id,
         value: vec![totals.count.round() as i64, totals.delay_ns.round() as i64],
@@ -444,9 +466,9 @@ pub(super) mod tests {
         let mut t = Table::new();
         t.limit = 2;
         for n in 0..5 {
-            t.add(stack(n), None, 1.0, 10.0);
+            t.add(stack(n), (None, 0), 1.0, 10.0);
         }
-        t.add(stack(0), None, 1.0, 10.0);
+        t.add(stack(0), (None, 0), 1.0, 10.0);
         assert_eq!(t.entries.len(), 2);
         assert_eq!(count(&t.entries[&stack(0)]), 2.0);
         assert_eq!(t.overflow.count, 3.0);
@@ -461,9 +483,9 @@ pub(super) mod tests {
         let mut t = Table::new();
         t.limit = 2;
         for n in 0..1_000 {
-            t.add(stack(7), Some(format!("conn-{n}").into()), 1.0, 10.0);
+            t.add(stack(7), (Some(format!("conn-{n}").into()), 0), 1.0, 10.0);
         }
-        t.add(stack(8), Some("conn-0".into()), 1.0, 10.0);
+        t.add(stack(8), (Some("conn-0".into()), 0), 1.0, 10.0);
         assert_eq!(t.entries.len(), 2, "one entry per stack");
         assert_eq!(t.overflow.count, 0.0, "nothing lost its stack");
         let entry = &t.entries[&stack(7)];

@@ -422,3 +422,59 @@ fn the_channel_error_types_are_re_exported() {
     drop(rx);
     assert_eq!(tx.send(4), Err(SendError(4)));
 }
+
+/// Labels reach the contention profiles: each waiter's wait carries its
+/// scope's labels, and each release the releaser's (Go's mutex profile
+/// charges the unlocker). Exact at rate 1.
+#[test]
+fn waits_and_releases_carry_their_labels_exactly() {
+    use crate::labels::{self, LabelSet};
+    let _turn = serial();
+    set_block_profile_rate(1).unwrap();
+    set_mutex_profile_fraction(1).unwrap();
+    const N: u64 = 3;
+    let lock = Arc::new(Mutex::new(()));
+    let guard = lock.lock();
+    let threads: Vec<_> = (0..N)
+        .map(|i| {
+            let lock = Arc::clone(&lock);
+            let kind = if i == 0 { "export" } else { "summary" };
+            thread::spawn(move || {
+                labels::with(LabelSet::new(&[("kind", kind)]), || {
+                    let g = lock.lock();
+                    thread::sleep(Duration::from_millis(2));
+                    drop(g);
+                })
+            })
+        })
+        .collect();
+    while lock.waiting() < N {
+        thread::yield_now();
+    }
+    labels::with(LabelSet::new(&[("kind", "main")]), || drop(guard));
+    for t in threads {
+        t.join().unwrap();
+    }
+    set_block_profile_rate(0).unwrap();
+    set_mutex_profile_fraction(0).unwrap();
+    let by_kind = |p: &Profile| {
+        let mut counts = std::collections::BTreeMap::new();
+        for s in &p.samples {
+            *counts
+                .entry(s.label("kind").unwrap_or("").to_string())
+                .or_insert(0) += s.values[0];
+        }
+        counts
+    };
+    let block = by_kind(block_profile().profile());
+    assert_eq!(
+        block,
+        [("export".to_string(), 1), ("summary".to_string(), 2)].into(),
+        "block events by kind"
+    );
+    // Every release but the last waiter's let someone in: main's and two of
+    // the three waiters'.
+    let mutex = by_kind(mutex_profile().profile());
+    assert_eq!(mutex.values().sum::<i64>(), N as i64, "{mutex:?}");
+    assert_eq!(mutex.get("main"), Some(&1), "{mutex:?}");
+}

@@ -1,0 +1,316 @@
+//! Go's profiler labels for Rust: key/value pairs that every CPU sample
+//! and every block or mutex event taken inside a scope carries, as pprof
+//! string labels, so that `go tool pprof -tagfocus kind=export` (or
+//! `labkit summary --by-label kind`) can say whose CPU it is when every
+//! request runs the same code.
+//!
+//! Go's semantics, Rust's shapes:
+//!
+//! | Go | labkit |
+//! | --- | --- |
+//! | `pprof.Labels("kind", "export")` | [`LabelSet::new`]`(&[("kind", "export")])` |
+//! | `pprof.Do(ctx, labels, f)` | [`with`]`(labels, f)`: the current labels and `labels` while `f` runs |
+//! | `pprof.SetGoroutineLabels(ctx)` | [`set_thread`]: on this OS thread, until changed |
+//! | a goroutine inherits its creator's labels | [`spawn`] for threads, [`inherit`] for tasks |
+//! | a goroutine's labels follow it wherever it runs | [`task`]: the labels are set while the future is polled, on whichever worker thread polls it |
+//!
+//! The last row is the one a thread cannot give: a tokio task moves
+//! between polls (to another worker, or after other tasks on the same
+//! one), so labels set on the thread ([`set_thread`]) are whatever the last
+//! task to set them left there. Go keeps labels on the goroutine for this
+//! reason; here a future carries them ([`Labelled`]).
+//!
+//! A label set is interned once (a lock and a hash, on [`LabelSet::new`]);
+//! setting one is a thread-local store, cheap enough for every request.
+//! The CPU sampler's signal handler reads the current set's number from
+//! the thread-local (no allocation, no lock) and the profile names it when
+//! it is written.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, LazyLock, Mutex};
+use std::task::{Context, Poll};
+
+/// Key/value pairs, sorted by key, each key once.
+type Pairs = Arc<[(String, String)]>;
+
+/// Every label set the program made, numbered; 0 is the empty set.
+struct Registry {
+    sets: Vec<Pairs>,
+    ids: HashMap<Pairs, u32>,
+}
+
+static REGISTRY: LazyLock<Mutex<Registry>> = LazyLock::new(|| {
+    let empty: Pairs = Arc::from(Vec::new());
+    Mutex::new(Registry {
+        sets: vec![empty.clone()],
+        ids: HashMap::from([(empty, 0)]),
+    })
+});
+
+fn registry() -> std::sync::MutexGuard<'static, Registry> {
+    REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+thread_local! {
+    /// The labels of whatever runs on this thread now. A `const` thread
+    /// local with no destructor: reading it from a signal handler is a
+    /// load from the thread's static TLS block.
+    static CURRENT: Cell<u32> = const { Cell::new(0) };
+    /// `(current, added) → merged`, so that [`with`] takes no lock once a
+    /// thread has seen a combination.
+    static MERGED: RefCell<HashMap<(u32, u32), u32>> = RefCell::new(HashMap::new());
+}
+
+/// An interned set of labels. Copy it freely; make it once per kind of
+/// work, not per request, where the values are few (an endpoint, a tenant
+/// tier): a value per request (a request id) is a set per request, and
+/// every profile that sees them names them all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct LabelSet(u32);
+
+impl LabelSet {
+    /// The set of `pairs`; a key given twice keeps its last value.
+    pub fn new(pairs: &[(&str, &str)]) -> LabelSet {
+        let mut sorted: Vec<(String, String)> = Vec::with_capacity(pairs.len());
+        for &(key, value) in pairs {
+            match sorted.iter_mut().find(|(k, _)| k == key) {
+                Some(pair) => pair.1 = value.to_string(),
+                None => sorted.push((key.to_string(), value.to_string())),
+            }
+        }
+        sorted.sort();
+        intern(sorted)
+    }
+
+    /// No labels.
+    pub fn empty() -> LabelSet {
+        LabelSet(0)
+    }
+
+    /// The set a signal handler recorded by number.
+    pub(crate) fn from_id(id: u32) -> LabelSet {
+        LabelSet(id)
+    }
+
+    /// The pairs, sorted by key.
+    pub fn pairs(self) -> Vec<(String, String)> {
+        pairs_of(self.0).to_vec()
+    }
+
+    /// The value of `key`, if the set has it (Go's `pprof.Label`).
+    pub fn get(self, key: &str) -> Option<String> {
+        pairs_of(self.0)
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+    }
+
+    /// This set with `over`'s pairs added, `over` winning on a shared key
+    /// (Go's `WithLabels`).
+    pub fn merged(self, over: LabelSet) -> LabelSet {
+        if over.0 == 0 || over == self {
+            return self;
+        }
+        if self.0 == 0 {
+            return over;
+        }
+        if let Some(id) = MERGED.with(|m| m.borrow().get(&(self.0, over.0)).copied()) {
+            return LabelSet(id);
+        }
+        let mut pairs = pairs_of(self.0).to_vec();
+        for (key, value) in pairs_of(over.0).iter() {
+            match pairs.iter_mut().find(|(k, _)| k == key) {
+                Some(pair) => pair.1 = value.clone(),
+                None => pairs.push((key.clone(), value.clone())),
+            }
+        }
+        pairs.sort();
+        let merged = intern(pairs);
+        MERGED.with(|m| m.borrow_mut().insert((self.0, over.0), merged.0));
+        merged
+    }
+}
+
+fn intern(pairs: Vec<(String, String)>) -> LabelSet {
+    let pairs: Pairs = pairs.into();
+    let mut registry = registry();
+    if let Some(&id) = registry.ids.get(&pairs) {
+        return LabelSet(id);
+    }
+    let id = u32::try_from(registry.sets.len()).unwrap_or(u32::MAX);
+    registry.sets.push(pairs.clone());
+    registry.ids.insert(pairs, id);
+    LabelSet(id)
+}
+
+/// The pairs of set number `id` (empty for a number never handed out).
+pub(crate) fn pairs_of(id: u32) -> Pairs {
+    let registry = registry();
+    registry
+        .sets
+        .get(id as usize)
+        .cloned()
+        .unwrap_or_else(|| registry.sets[0].clone())
+}
+
+/// The labels of the code running on this thread now.
+pub fn current() -> LabelSet {
+    LabelSet(current_id())
+}
+
+/// The current set's number: what the signal handlers record.
+pub(crate) fn current_id() -> u32 {
+    CURRENT.with(Cell::get)
+}
+
+/// Puts the previous labels back when a scope ends, by return or by panic.
+struct Restore(u32);
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.set(self.0));
+    }
+}
+
+/// Runs `f` with the current labels and `labels` (Go's `pprof.Do`): every
+/// sample and contention event inside carries them; the labels before are
+/// back when `f` returns or panics.
+pub fn with<R>(labels: LabelSet, f: impl FnOnce() -> R) -> R {
+    let before = current();
+    let _restore = Restore(before.0);
+    CURRENT.with(|c| c.set(before.merged(labels).0));
+    f()
+}
+
+/// Sets this OS thread's labels until they are set again (Go's
+/// `pprof.SetGoroutineLabels`, but for the thread, not the goroutine):
+/// right for a thread that does one kind of work, wrong for a tokio task,
+/// which shares its thread with other tasks between two polls.
+pub fn set_thread(labels: LabelSet) {
+    CURRENT.with(|c| c.set(labels.0));
+}
+
+/// `std::thread::spawn`, with the new thread starting under the caller's
+/// labels (as a goroutine starts under its creator's).
+pub fn spawn<F, T>(f: F) -> std::thread::JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let labels = current();
+    std::thread::spawn(move || {
+        set_thread(labels);
+        f()
+    })
+}
+
+/// `std::thread::Builder::spawn`, inheriting the caller's labels.
+pub fn spawn_with<F, T>(
+    builder: std::thread::Builder,
+    f: F,
+) -> std::io::Result<std::thread::JoinHandle<T>>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let labels = current();
+    builder.spawn(move || {
+        set_thread(labels);
+        f()
+    })
+}
+
+/// A future that runs under its labels on every poll, on whichever thread
+/// polls it: a task's labels, as Go keeps a goroutine's.
+pub struct Labelled<F> {
+    labels: LabelSet,
+    inner: Pin<Box<F>>,
+}
+
+/// `future`, polled under the current labels and `labels` (Go's
+/// `pprof.Do` around the goroutine's work): `tokio::spawn(labels::task(set,
+/// handle(request)))`, or `.await` it in place.
+pub fn task<F: Future>(labels: LabelSet, future: F) -> Labelled<F> {
+    Labelled {
+        labels: current().merged(labels),
+        inner: Box::pin(future),
+    }
+}
+
+/// `future`, polled under the labels current now: what a task spawned
+/// from labelled code should carry (`tokio::spawn(labels::inherit(f))`).
+pub fn inherit<F: Future>(future: F) -> Labelled<F> {
+    task(LabelSet::empty(), future)
+}
+
+impl<F: Future> Future for Labelled<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        // `Labelled` is Unpin (its future is boxed): no projection needed.
+        let this = self.get_mut();
+        let _restore = Restore(current_id());
+        CURRENT.with(|c| c.set(this.labels.0));
+        this.inner.as_mut().poll(cx)
+    }
+}
+
+/// The labels as pprof string labels on a sample, in key order.
+pub(crate) fn proto_labels(b: &mut crate::stacks::Builder, id: u32) -> Vec<crate::proto::Label> {
+    pairs_of(id).iter().map(|(k, v)| b.label(k, v)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sets_are_interned_sorted_and_merged_as_go_merges_them() {
+        let a = LabelSet::new(&[("tier", "gold"), ("kind", "export")]);
+        assert_eq!(a, LabelSet::new(&[("kind", "export"), ("tier", "gold")]));
+        assert_eq!(
+            a.pairs(),
+            [
+                ("kind".to_string(), "export".to_string()),
+                ("tier".to_string(), "gold".to_string())
+            ]
+        );
+        let b = LabelSet::new(&[("kind", "summary")]);
+        let m = a.merged(b);
+        assert_eq!(m.get("kind").as_deref(), Some("summary"));
+        assert_eq!(m.get("tier").as_deref(), Some("gold"));
+        assert_eq!(
+            LabelSet::new(&[("k", "1"), ("k", "2")]).get("k").as_deref(),
+            Some("2")
+        );
+    }
+
+    #[test]
+    fn a_scope_sets_and_restores_even_on_panic() {
+        let outer = LabelSet::new(&[("kind", "outer")]);
+        let inner = LabelSet::new(&[("step", "render")]);
+        set_thread(outer);
+        with(inner, || {
+            assert_eq!(current().get("kind").as_deref(), Some("outer"));
+            assert_eq!(current().get("step").as_deref(), Some("render"));
+        });
+        assert_eq!(current(), outer);
+        let _ = std::panic::catch_unwind(|| with(inner, || panic!("in the scope")));
+        assert_eq!(current(), outer);
+        set_thread(LabelSet::empty());
+    }
+
+    #[test]
+    fn a_spawned_thread_inherits_the_callers_labels() {
+        let set = LabelSet::new(&[("job", "nightly")]);
+        let seen = with(set, || spawn(current).join().unwrap());
+        assert_eq!(seen, set);
+        assert_eq!(
+            std::thread::spawn(current).join().unwrap(),
+            LabelSet::empty()
+        );
+    }
+}
