@@ -75,6 +75,25 @@ fn at(p: &Profile, function: &str) -> Vec<i64> {
     sum
 }
 
+/// `inuse_objects` of the samples that hold `function` and stand for
+/// objects of at least `min_size` bytes each (`inuse_space / inuse_objects`).
+fn at_sized(p: &Profile, function: &str, min_size: i64) -> i64 {
+    let name = |i: i64| p.string_table[i as usize].as_str();
+    p.sample
+        .iter()
+        .filter(|s| {
+            s.location_id.iter().any(|&id| {
+                p.location[id as usize - 1]
+                    .line
+                    .iter()
+                    .any(|l| name(p.function[l.function_id as usize - 1].name) == function)
+            })
+        })
+        .filter(|s| s.value[2] > 0 && s.value[3] / s.value[2] >= min_size)
+        .map(|s| s.value[2])
+        .sum()
+}
+
 fn mib(bytes: i64) -> f64 {
     bytes as f64 / MIB as f64
 }
@@ -125,10 +144,15 @@ fn heap_and_allocs_serve_gos_four_types() {
         "alloc_space at churn: {:.1} MiB, 192 MiB allocated",
         mib(churned[1])
     );
+    // Objects are counted on the 1 MiB blocks' samples only: `hold`'s
+    // other allocation, the 1.1 KB vector that holds them, is sampled now
+    // and then (about 1 run in 500), and a sampled 1.1 KB object stands
+    // for ~455 objects (512 KiB / 1.1 KB): Go's scaling, right on average,
+    // and it once made this count 453.
+    let blocks = at_sized(&heap, "heap_profile::hold", MIB as i64 / 2);
     assert!(
-        (38..=58).contains(&held[2]),
-        "inuse_objects at hold: {}, 48 blocks",
-        held[2]
+        (38..=58).contains(&blocks),
+        "inuse_objects of hold's 1 MiB blocks: {blocks}, 48 blocks"
     );
 
     // The leaf is the program's code, not jemalloc.
