@@ -322,6 +322,20 @@ pub const DAYS: &[Day] = &[
             "Make `return_one` take the locks in the same order as `restock_one`: the warehouse first, then the shop (and still move the item from the shop to the warehouse). The solution puts the order in one place, `fn lock_both(store: &Store)`, which both moves call.",
         ],
     },
+    day! {
+        module: day095,
+        week: "Month 4 · Week 2",
+        title: "whose CPU is it? labels",
+        check: files,
+        // ANCHOR: symptom-095
+        symptom: "the kind labels disagree with the work each kind did",
+        // ANCHOR_END: symptom-095
+        hints: [
+            "Both kinds of request run the same `render`, so only the `kind` label can tell them apart. Compare `go tool pprof -tags lab-out/095/cpu.pb.gz` (or `cargo run -p labkit -- summary --by-label kind lab-out/095/cpu.pb.gz`) with lab-out/095/pages.txt: which kind does the profile blame, and which rendered the pages? Then read `handle`: where is the label set, and what runs between setting it and `render`?",
+            "A label set with `labels::set_thread` belongs to the OS thread, not to the request. A tokio task gives up its thread at every `.await`; other tasks run there meanwhile and set their own label, and when the task resumes (on that thread or another) it renders under whatever label the last one left. Go keeps labels on the goroutine for this reason; a Rust future has to carry them itself.",
+            "Carry the label with the task: wrap the request's future in `labels::task(kind_labels(request.kind), async move { … }).await` (or spawn `labels::task(…, handle(request))`), which sets the labels on every poll, on whichever thread polls it, and drop the `set_thread` call.",
+        ],
+    },
 ];
 
 impl Day {

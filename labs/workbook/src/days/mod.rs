@@ -25,3 +25,4 @@ pub mod day091;
 pub mod day092;
 pub mod day093;
 pub mod day094;
+pub mod day095;
