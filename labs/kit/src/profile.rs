@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::io::{Read, Write};
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 
 use crate::proto as protos;
@@ -336,6 +337,25 @@ fn read_at_most(path: &Path, limit: u64) -> Result<Vec<u8>, LoadError> {
         std::io::ErrorKind::NotFound => LoadError::Missing(path.to_path_buf()),
         _ => LoadError::Unreadable(path.to_path_buf(), e.to_string()),
     };
+    // Told apart by `stat`, before anything is opened: opening a named
+    // pipe for reading waits for a writer, for ever if none comes.
+    let kind = std::fs::metadata(path).map_err(unreadable)?.file_type();
+    if kind.is_fifo() {
+        return read_pipe(path, limit);
+    }
+    if !kind.is_file() {
+        let what = if kind.is_dir() {
+            "a directory"
+        } else if kind.is_socket() {
+            "a socket"
+        } else {
+            "a device"
+        };
+        return Err(LoadError::Unreadable(
+            path.to_path_buf(),
+            format!("it is {what}, not a file (labkit reads profile files, and named pipes)"),
+        ));
+    }
     let file = std::fs::File::open(path).map_err(unreadable)?;
     let too_large = || LoadError::TooLarge(path.to_path_buf(), "is");
     // A regular file says how large it is; a device or a pipe does not, so
@@ -354,6 +374,57 @@ fn read_at_most(path: &Path, limit: u64) -> Result<Vec<u8>, LoadError> {
         return Err(too_large());
     }
     Ok(bytes)
+}
+
+/// How long a named pipe may go without a writer before labkit gives up.
+pub const PIPE_WRITER_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Reads a named pipe without ever waiting for ever: opened without
+/// blocking, it is read as data comes; no writer within
+/// [`PIPE_WRITER_WAIT`] is an error that says so.
+fn read_pipe(path: &Path, limit: u64) -> Result<Vec<u8>, LoadError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let unreadable = |e: std::io::Error| LoadError::Unreadable(path.to_path_buf(), e.to_string());
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(unreadable)?;
+    let started = std::time::Instant::now();
+    let (mut bytes, mut chunk) = (Vec::new(), vec![0u8; 64 * 1024]);
+    let mut writer_seen = false;
+    loop {
+        match file.read(&mut chunk) {
+            // No writer: none yet (wait a little), or the writer is done.
+            Ok(0) if !writer_seen && bytes.is_empty() => {
+                if started.elapsed() > PIPE_WRITER_WAIT {
+                    return Err(LoadError::Unreadable(
+                        path.to_path_buf(),
+                        format!(
+                            "it is a named pipe and nothing wrote to it within {:?}",
+                            PIPE_WRITER_WAIT
+                        ),
+                    ));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Ok(0) => return Ok(bytes),
+            Ok(n) => {
+                writer_seen = true;
+                bytes.extend_from_slice(&chunk[..n]);
+                if bytes.len() as u64 > limit {
+                    return Err(LoadError::TooLarge(path.to_path_buf(), "is"));
+                }
+            }
+            // A writer is there and has not written yet.
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                writer_seen = true;
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(unreadable(e)),
+        }
+    }
 }
 
 /// Decodes pprof bytes; `path` only names the input in errors.
@@ -628,9 +699,12 @@ mod tests {
             text.starts_with("bomb.pb.gz inflates to more than 256 MiB, the most labkit reads"),
             "{text}"
         );
-        // A device with no end stops at the limit too.
+        // A device is refused before it is opened.
         let err = read_at_most(Path::new("/dev/zero"), 1000).unwrap_err();
-        assert_eq!(err, LoadError::TooLarge("/dev/zero".into(), "is"));
+        assert!(
+            err.to_string().contains("it is a device, not a file"),
+            "{err}"
+        );
         // A regular file is refused by its size, before it is read.
         let file = tempfile::NamedTempFile::new().unwrap();
         file.as_file().set_len(1001).unwrap();

@@ -229,8 +229,10 @@ mod imp {
 
 /// Reads a dump written by [`TaskDump::save`] back.
 pub fn load(path: &Path) -> Result<TaskDump, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("{} cannot be read: {e}", path.display()))?;
+    // labkit's one reader: capped, and never stuck on a pipe or a device.
+    let bytes = crate::profile::read(path).map_err(|e| e.to_string())?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| format!("{} is not text: not a task dump", path.display()))?;
     let alive = text
         .lines()
         .next()

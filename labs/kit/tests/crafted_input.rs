@@ -152,11 +152,51 @@ fn what_is_read_is_capped_and_the_cap_is_said() {
         &summary(&file),
         &["huge.pb.gz is more than 256 MiB, the most labkit reads"],
     );
-    // A file with no end is read up to the cap, then refused.
+    // A device is not a file: refused before it is opened.
     refused(
         &summary(Path::new("/dev/zero")),
-        &["/dev/zero is more than 256 MiB, the most labkit reads"],
+        &["/dev/zero cannot be read: it is a device, not a file"],
     );
+}
+
+/// A named pipe nobody writes to hung `labkit summary` and `labkit diff`
+/// for ever (opening it for reading waits for a writer): now they give up
+/// after a moment and say why.
+#[test]
+fn a_pipe_with_no_writer_is_refused_in_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("cpu.pb.gz");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let pipe = fifo.to_str().unwrap();
+    for args in [vec!["summary"], vec!["diff", pipe]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_labkit"))
+            .args(&args)
+            .arg(&fifo)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while child.try_wait().unwrap().is_none() {
+            if std::time::Instant::now() > deadline {
+                child.kill().unwrap();
+                panic!("labkit {args:?} still waits on a pipe nobody writes to after 60 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("a named pipe and nothing wrote to it"),
+            "{args:?}: {stderr}"
+        );
+    }
 }
 
 /// A named pipe can be read only once: a summary that read its file twice
