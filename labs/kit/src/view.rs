@@ -96,25 +96,35 @@ impl Source {
     }
 }
 
-/// How long a fetch may take: a CPU profile asked for `?seconds=N` takes
-/// N seconds before the first byte, so it gets those and 30 more.
+/// How long a fetch may take: a profile asked for `?seconds=N` takes N
+/// seconds before its first byte, and one asked without takes the
+/// endpoint's default (Go's: 30 s for `profile`, 1 s for `trace`), so it
+/// gets those and 30 more. A `profile` without `seconds` was given 30 s in
+/// all, as long as the capture itself: it failed one run in three.
 pub fn fetch_timeout(path: &str) -> Duration {
-    let seconds = path
-        .split_once('?')
-        .map(|(_, query)| query)
-        .into_iter()
-        .flat_map(|q| q.split('&'))
+    let (endpoint, query) = path.split_once('?').unwrap_or((path, ""));
+    let asked = query
+        .split('&')
         .find_map(|kv| kv.strip_prefix("seconds="))
-        .and_then(|s| s.parse::<u64>().ok())
-        .unwrap_or(0);
-    Duration::from_secs(seconds.saturating_add(30))
+        .and_then(|s| s.parse::<u64>().ok());
+    let default = if endpoint.ends_with("/profile") {
+        30
+    } else if endpoint.ends_with("/trace") {
+        1
+    } else {
+        0
+    };
+    Duration::from_secs(asked.unwrap_or(default).saturating_add(30))
 }
 
-/// `GET`s a profile from a service on the loopback address.
+/// `GET`s a profile from a service on the loopback address. A failure
+/// says what was seen: nothing listening, or a connection that gave no
+/// complete answer in time.
 pub fn fetch(addr: SocketAddr, path: &str) -> Result<Vec<u8>, String> {
     let url = format!("http://{addr}{path}");
-    let response = crate::http::request(addr, "GET", path, None, fetch_timeout(path))
-        .map_err(|e| format!("GET {url} failed: {e} (is the service running on {addr}?)"))?;
+    let timeout = fetch_timeout(path);
+    let response = crate::http::request(addr, "GET", path, None, timeout)
+        .map_err(|e| fetch_failed(&url, addr, timeout, &e))?;
     if response.status != 200 {
         let text = response.text();
         let text: String = text.trim().chars().take(300).collect();
@@ -124,6 +134,22 @@ pub fn fetch(addr: SocketAddr, path: &str) -> Result<Vec<u8>, String> {
         ));
     }
     Ok(response.body)
+}
+
+/// What a failed fetch says: what was seen, never a guess.
+fn fetch_failed(url: &str, addr: SocketAddr, timeout: Duration, e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::ConnectionRefused => format!(
+            "GET {url} failed: nothing listens on {addr} (connection refused; is the service \
+             running there?)"
+        ),
+        std::io::ErrorKind::TimedOut => format!(
+            "GET {url}: connected, but no complete answer within {} s (the service accepted \
+             the request and is still working, or stuck)",
+            timeout.as_secs()
+        ),
+        _ => format!("GET {url} failed: {e}"),
+    }
 }
 
 /// Which sample type a view weighs by: a name (`contentions`) or a
@@ -416,6 +442,29 @@ mod tests {
             Duration::from_secs(35)
         );
         assert_eq!(fetch_timeout("/debug/pprof/block"), Duration::from_secs(30));
+        // Without `seconds`, the endpoint's default capture and the margin:
+        // 30 s in all made `summary …/profile` fail one run in three.
+        assert_eq!(
+            fetch_timeout("/debug/pprof/profile"),
+            Duration::from_secs(60)
+        );
+        assert_eq!(
+            fetch_timeout("/debug/pprof/trace?x=1"),
+            Duration::from_secs(31)
+        );
+    }
+
+    /// A service that accepts and never answers is not "not running".
+    #[test]
+    fn a_timeout_says_the_service_was_there() {
+        let addr: SocketAddr = "127.0.0.1:8089".parse().unwrap();
+        let late = std::io::Error::new(std::io::ErrorKind::TimedOut, "late");
+        let err = fetch_failed("http://x/profile", addr, Duration::from_secs(60), &late);
+        assert!(
+            err.contains("connected, but no complete answer within 60 s")
+                && !err.contains("is the service running"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -489,7 +538,7 @@ mod tests {
         let err = fetch(addr, "/debug/pprof/block").unwrap_err();
         assert!(
             err.contains(&format!("GET http://{addr}/debug/pprof/block failed"))
-                && err.contains("is the service running"),
+                && err.contains("connection refused; is the service running"),
             "{err}"
         );
         // A server that answers 404 once.
