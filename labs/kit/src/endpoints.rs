@@ -138,6 +138,10 @@ pub fn cpu_profile_or_500(result: Result<Vec<u8>, crate::Error>) -> Response {
     give_back_freed_memory();
     match result {
         Ok(bytes) => pprof(bytes),
+        // Cut short by a stop: the client hears why, with a 503.
+        Err(e) if e.to_string() == crate::shutdown::CANCELLED => {
+            error(StatusCode::SERVICE_UNAVAILABLE, crate::shutdown::CANCELLED)
+        }
         Err(e) => {
             eprintln!("the CPU profile failed: {e}");
             error(
@@ -287,7 +291,12 @@ async fn contention_profile(
         None => take(),
         Some(n) => {
             let (before, started) = (take(), Instant::now());
-            tokio::time::sleep(Duration::from_secs(n)).await;
+            if crate::shutdown::sleep_async(Duration::from_secs(n))
+                .await
+                .is_err()
+            {
+                return error(StatusCode::SERVICE_UNAVAILABLE, crate::shutdown::CANCELLED);
+            }
             match take().since(&before, started.elapsed()) {
                 Ok(delta) => delta,
                 Err(e) => {
@@ -508,6 +517,9 @@ async fn trace(limits: Arc<Limits>, Query(query): Params) -> Response {
         .unwrap_or_else(|e| Err(format!("the trace task failed: {e}")));
     match recorded {
         Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
+        Err(e) if e == crate::shutdown::CANCELLED => {
+            error(StatusCode::SERVICE_UNAVAILABLE, crate::shutdown::CANCELLED)
+        }
         Err(e) => {
             eprintln!("the trace failed: {e}");
             error(
@@ -527,14 +539,20 @@ async fn record(switch: &'static Switch, seconds: u64) -> Result<Vec<u8>, String
         .include_args(true)
         .build();
     let started = switch.reload(Some(layer));
+    let mut cancelled = false;
     if started.is_ok() {
-        tokio::time::sleep(Duration::from_secs(seconds)).await;
+        cancelled = crate::shutdown::sleep_async(Duration::from_secs(seconds))
+            .await
+            .is_err();
     }
     let stopped = switch.reload(None);
     // The guard's drop makes tracing-chrome's writer thread close the JSON
     // array and finish: off the runtime's thread, as it joins a thread.
     let _ = tokio::task::spawn_blocking(move || drop(guard)).await;
     started.and(stopped).map_err(|e| e.to_string())?;
+    if cancelled {
+        return Err(crate::shutdown::CANCELLED.to_string());
+    }
     Ok(std::mem::take(
         &mut *buffer.0.lock().unwrap_or_else(|e| e.into_inner()),
     ))

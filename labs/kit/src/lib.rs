@@ -55,6 +55,7 @@ pub mod own;
 pub mod profile;
 pub mod proto;
 pub mod quit_dump;
+pub mod shutdown;
 mod signal_walk;
 mod stacks;
 pub mod summary;

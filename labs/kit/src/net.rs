@@ -116,10 +116,17 @@ impl Limits {
     }
 }
 
+/// How long requests in flight get to finish once a stop is asked for:
+/// captures and traces end at once ([`crate::shutdown`]) and answer 503;
+/// the rest finish or are cut when it is over.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
+
 /// Serves `router` on `listener` until `shutdown` completes, over HTTP/1.1
 /// with `limits`: no client can hold a connection by sending half a
 /// request, and a failing accept is waited out ([`Acceptor`]). Stopping
-/// closes the listener; requests in flight are cut.
+/// closes the listener, cancels captures ([`crate::shutdown::request`]),
+/// and gives the requests in flight [`SHUTDOWN_GRACE`] to answer before
+/// it returns.
 #[cfg(feature = "endpoints")]
 pub async fn serve(
     listener: TcpListener,
@@ -129,13 +136,16 @@ pub async fn serve(
 ) {
     let mut acceptor = Acceptor::new(listener);
     let mut shutdown = std::pin::pin!(shutdown);
+    let mut connections = tokio::task::JoinSet::new();
     loop {
         let stream = tokio::select! {
             (stream, _) = acceptor.accept() => stream,
-            () = &mut shutdown => return,
+            () = &mut shutdown => break,
         };
+        // Finished connections are let go as new ones come.
+        while connections.try_join_next().is_some() {}
         let router = router.clone();
-        tokio::spawn(async move {
+        connections.spawn(async move {
             let service =
                 hyper::service::service_fn(move |request| answer(router.clone(), limits, request));
             let _ = hyper::server::conn::http1::Builder::new()
@@ -144,6 +154,46 @@ pub async fn serve(
                 .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
                 .await;
         });
+    }
+    drop(acceptor);
+    crate::shutdown::request();
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    // Whatever is left is cut as `connections` drops.
+}
+
+/// Completes on the first SIGTERM or SIGINT (Ctrl-C), for [`serve`]'s
+/// `shutdown`. From then on a second one ends the process at once, by the
+/// signal's default action, whatever is still running.
+#[cfg(feature = "endpoints")]
+pub async fn stop_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        // No signal handling: run until killed.
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    default_action_for_stop_signals();
+}
+
+/// Puts SIGTERM and SIGINT back to their default action (end the process).
+#[cfg(feature = "endpoints")]
+#[allow(unsafe_code)]
+fn default_action_for_stop_signals() {
+    for signal in [libc::SIGTERM, libc::SIGINT] {
+        // SAFETY: SIG_DFL is a valid disposition for these signals; tokio's
+        // handler is replaced, and tokio only ever reads the pipe it wrote.
+        unsafe {
+            libc::signal(signal, libc::SIG_DFL);
+        }
     }
 }
 

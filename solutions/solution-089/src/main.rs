@@ -35,7 +35,10 @@ fn main() -> Result<(), Error> {
     let runtime = runtime
         .build()
         .map_err(|e| Error::io("cannot start the tokio runtime", e))?;
-    runtime.block_on(serve())
+    let served = runtime.block_on(serve());
+    // Blocking work still running (a thread dump, say) is not waited for.
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    served
 }
 
 async fn serve() -> Result<(), Error> {
@@ -64,17 +67,16 @@ async fn serve() -> Result<(), Error> {
     println!("try: go tool pprof -top 'http://{bound}/debug/pprof/profile?seconds=5'");
     // With timeouts, so that no client holds a connection by sending half
     // a request.
-    labkit::net::serve(listener, router, day089::limits(), stop_signal()).await;
+    // The first SIGTERM or Ctrl-C stops accepting, cancels captures and
+    // gives the rest half a second; a second one ends the process at once.
+    labkit::net::serve(
+        listener,
+        router,
+        day089::limits(),
+        labkit::net::stop_signal(),
+    )
+    .await;
     Ok(())
-}
-
-async fn stop_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("SIGTERM can be watched");
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
-    }
 }
 
 // ANCHOR: profile
@@ -107,7 +109,9 @@ async fn cpu_profile(
 /// holding `_capturing` until it is done.
 fn capture(seconds: u64, _capturing: Capturing) -> Result<Vec<u8>, Error> {
     let capture = Capture::start()?;
-    std::thread::sleep(Duration::from_secs(seconds));
+    // A stop signal cuts the wait short: the client gets a 503 saying so.
+    labkit::shutdown::sleep(Duration::from_secs(seconds))
+        .map_err(|cancelled| Error::new(cancelled.to_string()))?;
     let profile = capture.stop()?;
     let mut bytes = Vec::new();
     profile
