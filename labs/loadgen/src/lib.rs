@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, ValueEnum};
-use labkit::cli::Listen;
 use labkit::http::{self, quantile};
 
 /// Where the Day 089 service listens unless told otherwise (its `--addr`
@@ -28,8 +27,9 @@ struct Cli {
     /// The scenario: normal (10/s for 30 s), high (50/s for 20 s), burst (100/s for 10 s)
     #[arg(long, value_enum)]
     scenario: Scenario,
-    #[command(flatten)]
-    listen: Listen,
+    /// The service's HOST:PORT, numeric and on this machine (default 127.0.0.1:8089)
+    #[arg(long, value_name = "HOST:PORT")]
+    addr: Option<SocketAddr>,
     /// Override the scenario's length, in whole seconds
     #[arg(long, value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(1..=600))]
@@ -81,9 +81,14 @@ where
 {
     let cli = Cli::try_parse_from(args)?;
     let addr = cli
-        .listen
         .addr
         .unwrap_or_else(|| DEFAULT_ADDR.parse().expect("a valid default"));
+    if addr.port() == 0 {
+        return Err(Cli::command().error(
+            ErrorKind::ValueValidation,
+            format!("--addr {addr}: port 0 is not a service's port; give the port it printed"),
+        ));
+    }
     if !addr.ip().is_loopback() {
         return Err(Cli::command().error(
             ErrorKind::ValueValidation,
@@ -101,46 +106,124 @@ where
 
 /// What came back: every request sent, with its round trip (to its answer,
 /// or to its failure) and how it ended.
+/// What the requests came back with: answers by status, failures by
+/// kind, and the round trips of the answered ones only (a refused
+/// connection's microseconds or a timeout's ten seconds are not a round
+/// trip of the service).
 #[derive(Debug, Clone, Default)]
 pub struct Report {
-    /// One round trip per request sent, answered or not.
+    /// Round trips of the requests that got an HTTP answer.
     pub latencies: Vec<Duration>,
-    /// Answered 202 Accepted.
+    /// 202: taken into the pipeline.
     pub accepted: usize,
-    /// Answered 503: the service was full and said when to come back.
+    /// 503: the service's queue was full (its back-pressure, by design).
     pub busy: usize,
-    /// Any other answer, or none (refused, reset, timed out).
-    pub failed: usize,
-    /// Due on the schedule but never sent: [`MAX_IN_FLIGHT`] requests were
-    /// already waiting for answers (the service had stalled), or the
-    /// system would not start one more thread.
+    /// Other 5xx answers.
+    pub server_errors: usize,
+    /// Any other status.
+    pub other_status: usize,
+    /// Connection refused: nothing listens.
+    pub refused: usize,
+    /// Connected (or trying), no complete answer in time.
+    pub timed_out: usize,
+    /// Any other I/O failure (reset, broken pipe…).
+    pub other_failed: usize,
     pub unsent: usize,
+    /// Why the run stopped before its end, if it did.
+    pub stopped_early: Option<String>,
 }
 
-/// The most requests waiting for their answers at once. A service that
-/// stalls would otherwise collect a thread per scheduled request (1 000
-/// for `burst` in its 10 s timeout).
+/// Requests may fail up to this share (refused, timed out, 5xx other than
+/// the service's own 503 "busy") before the run counts as failed.
+pub const MAX_FAILED_SHARE: f64 = 0.05;
+
+/// With nothing answered and every finished request refused for this
+/// long, the service is taken for absent and the run stops.
+pub const GIVE_UP_AFTER: Duration = Duration::from_secs(3);
+
+/// Requests waiting for answers at once; past it, due requests are counted
+/// as not sent instead of piling up threads.
 pub const MAX_IN_FLIGHT: usize = 256;
 
 impl Report {
-    /// Every request sent, however it ended.
+    /// Requests sent (answered or failed).
     pub fn sent(&self) -> usize {
-        self.latencies.len()
+        self.answered() + self.failed()
     }
 
-    /// Every request the schedule asked for: sent, or counted as not sent.
+    /// Requests that got an HTTP answer.
+    pub fn answered(&self) -> usize {
+        self.accepted + self.busy + self.server_errors + self.other_status
+    }
+
+    /// Requests that failed: no answer, or a 5xx other than 503.
+    pub fn failed(&self) -> usize {
+        self.refused + self.timed_out + self.other_failed + self.server_errors
+    }
+
     pub fn scheduled(&self) -> usize {
         self.sent() + self.unsent
     }
 
+    /// Whether the run went as a load test should: something was taken,
+    /// and failures stayed under [`MAX_FAILED_SHARE`].
+    pub fn passed(&self) -> bool {
+        self.accepted > 0
+            && self.stopped_early.is_none()
+            && (self.failed() as f64) <= MAX_FAILED_SHARE * self.sent().max(1) as f64
+    }
+
     fn record(&mut self, outcome: (Duration, std::io::Result<http::Response>)) {
         let (elapsed, answer) = outcome;
-        self.latencies.push(elapsed);
-        match answer.map(|r| r.status) {
-            Ok(202) => self.accepted += 1,
-            Ok(503) => self.busy += 1,
-            _ => self.failed += 1,
+        match answer {
+            Ok(r) => {
+                self.latencies.push(elapsed);
+                match r.status {
+                    202 => self.accepted += 1,
+                    503 => self.busy += 1,
+                    500..=599 => self.server_errors += 1,
+                    _ => self.other_status += 1,
+                }
+            }
+            Err(e) => match e.kind() {
+                std::io::ErrorKind::ConnectionRefused => self.refused += 1,
+                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
+                    self.timed_out += 1
+                }
+                _ => self.other_failed += 1,
+            },
         }
+    }
+
+    /// What went wrong, in words, when the run did not pass.
+    pub fn verdict(&self, addr: SocketAddr) -> Option<String> {
+        if let Some(why) = &self.stopped_early {
+            return Some(why.clone());
+        }
+        if self.passed() {
+            return None;
+        }
+        Some(if self.answered() == 0 && self.refused == self.sent() {
+            format!("nothing listens on {addr}: every connection was refused")
+        } else if self.answered() == 0 && self.timed_out > 0 {
+            format!(
+                "the service on {addr} accepted connections but answered none in time \
+                 ({} timed out)",
+                self.timed_out
+            )
+        } else if self.accepted == 0 {
+            format!(
+                "the service on {addr} took no request ({} answered, none 202)",
+                self.answered()
+            )
+        } else {
+            format!(
+                "{} of {} requests failed, more than {:.0}%: see the counts above",
+                self.failed(),
+                self.sent(),
+                MAX_FAILED_SHARE * 100.0
+            )
+        })
     }
 }
 
@@ -152,20 +235,31 @@ impl fmt::Display for Report {
             self.sent(),
             self.accepted,
             self.busy,
-            self.failed
+            self.failed()
         )?;
+        if self.failed() > 0 || self.other_status > 0 {
+            writeln!(
+                f,
+                "failed: {} refused, {} timed out, {} other 5xx, {} other errors; {} other statuses",
+                self.refused,
+                self.timed_out,
+                self.server_errors,
+                self.other_failed,
+                self.other_status
+            )?;
+        }
         if self.unsent > 0 {
             writeln!(
                 f,
                 "{} more were due but not sent: {MAX_IN_FLIGHT} requests were already waiting \
-                 for answers (or no thread could be started)",
+                 for answers (or no thread could be started), or the run stopped early",
                 self.unsent
             )?;
         }
         write!(
             f,
-            "round trips of all {}: p50 {:?}, p90 {:?}, p99 {:?}",
-            self.sent(),
+            "round trips of the {} answered: p50 {:?}, p90 {:?}, p99 {:?}",
+            self.answered(),
             quantile(&self.latencies, 0.5),
             quantile(&self.latencies, 0.9),
             quantile(&self.latencies, 0.99)
@@ -209,6 +303,19 @@ fn run_with(plan: &Plan, timeout: Duration, max_in_flight: usize) -> Report {
         for h in done {
             collect(h, &mut report);
         }
+        if report.answered() == 0
+            && report.refused > 0
+            && report.refused == report.sent()
+            && start.elapsed() >= GIVE_UP_AFTER
+        {
+            report.stopped_early = Some(format!(
+                "nothing listens on {}: {} connections refused in the first {:?}; stopped \
+                 early",
+                plan.addr, report.refused, GIVE_UP_AFTER
+            ));
+            report.unsent += (plan.total() - n) as usize;
+            break;
+        }
         if pending.len() >= max_in_flight {
             report.unsent += 1;
             continue;
@@ -248,7 +355,16 @@ mod tests {
         assert_eq!(report.scheduled() as u64, plan.total(), "{report}");
         assert!(report.sent() <= 20 + 20, "{report}");
         assert!(report.unsent >= 50, "{report}");
-        assert_eq!(report.failed, report.sent(), "{report}");
+        assert_eq!(report.failed(), report.sent(), "{report}");
+        assert_eq!(report.timed_out, report.sent(), "{report}");
+        // Timeouts are not round trips: no percentile from them.
+        assert!(report.latencies.is_empty(), "{report}");
+        assert!(
+            report
+                .verdict(plan.addr)
+                .is_some_and(|v| v.contains("accepted connections but answered none")),
+            "{report}"
+        );
         assert!(report.to_string().contains("not sent"), "{report}");
     }
 
@@ -282,5 +398,67 @@ mod tests {
         assert!(err.contains("--scenario"), "{err}");
         let help = parse(["loadgen", "--help"]).err().unwrap();
         assert_eq!(help.exit_code(), 0);
+        // A client's --addr is the service's: port 0 means nothing here.
+        assert!(!help.to_string().contains("port 0"), "{help}");
+        let err = parse_args(&["--scenario", "high", "--addr", "127.0.0.1:0"])
+            .err()
+            .unwrap();
+        assert!(err.contains("port 0 is not a service's port"), "{err}");
+    }
+
+    /// Against a closed port the run went on for its whole length (30 s)
+    /// and counted the refusals as round trips: now it stops after
+    /// [`GIVE_UP_AFTER`] and says nothing listens.
+    #[test]
+    fn a_closed_port_stops_the_run_early_and_is_named() {
+        let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = free.local_addr().unwrap();
+        drop(free);
+        let plan = Plan {
+            addr,
+            rate: 50,
+            duration: Duration::from_secs(30),
+            name: "closed".into(),
+        };
+        let started = Instant::now();
+        let report = run_with(&plan, Duration::from_secs(1), 20);
+        assert!(started.elapsed() < Duration::from_secs(20), "{report}");
+        assert!(report.latencies.is_empty(), "{report}");
+        assert_eq!(report.scheduled() as u64, plan.total(), "{report}");
+        let why = report.verdict(addr).unwrap();
+        assert!(
+            why.contains("nothing listens") && why.contains("stopped early"),
+            "{why}"
+        );
+    }
+
+    /// 275 of 300 requests failing exited 0: now a share over
+    /// [`MAX_FAILED_SHARE`] fails the run, with the counts by kind.
+    #[test]
+    fn too_many_failures_fail_the_run() {
+        let addr: SocketAddr = DEFAULT_ADDR.parse().unwrap();
+        let mut report = Report::default();
+        let answer = |status: u16| http::Response {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+            elapsed: Duration::from_millis(1),
+        };
+        for _ in 0..25 {
+            report.record((Duration::from_millis(1), Ok(answer(202))));
+        }
+        for _ in 0..275 {
+            let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+            report.record((Duration::from_micros(50), Err(refused)));
+        }
+        assert_eq!((report.sent(), report.failed()), (300, 275));
+        assert_eq!(report.latencies.len(), 25, "refusals are not round trips");
+        let why = report.verdict(addr).unwrap();
+        assert!(why.contains("275 of 300 requests failed"), "{why}");
+        assert!(report.to_string().contains("275 refused"), "{report}");
+        let mut fine = Report::default();
+        fine.record((Duration::from_millis(1), Ok(answer(202))));
+        fine.record((Duration::from_millis(1), Ok(answer(503))));
+        assert_eq!(fine.verdict(addr), None);
     }
 }

@@ -33,13 +33,14 @@ fn loadgen_counts_every_request_it_sends() {
     assert_eq!(report.sent() as u64, plan.total(), "{report}");
     assert_eq!(report.unsent, 0, "{report}");
     assert_eq!(
-        report.accepted + report.busy + report.failed,
+        report.answered() + report.failed(),
         report.sent(),
         "{report}"
     );
     // The service is there and bounded: it answers every request, 202 or
     // 503, and never drops one.
-    assert_eq!(report.failed, 0, "{report}");
+    assert_eq!(report.failed(), 0, "{report}");
+    assert_eq!(report.verdict(plan.addr), None, "{report}");
     assert!(report.accepted > 0, "{report}");
     drop(service);
 }
