@@ -85,13 +85,27 @@ pub fn parse_with(path: &Path, bytes: &[u8], own: Option<&Own>) -> Result<HeapPr
         .and_then(Value::as_array)
         .ok_or_else(|| not_dhat("no ftbl"))?
         .iter()
-        .map(|v| v.as_str().unwrap_or(""))
-        .collect();
+        .enumerate()
+        .map(|(i, v)| {
+            v.as_str()
+                .ok_or_else(|| not_dhat(&format!("ftbl[{i}] is not a string: {v}")))
+        })
+        .collect::<Result<_, _>>()?;
     let pps = json
         .get("pps")
         .and_then(Value::as_array)
         .ok_or_else(|| not_dhat("no pps"))?;
-    let num = |pp: &Value, key: &str| pp.get(key).and_then(Value::as_u64).unwrap_or(0);
+    // Every field a site must have, with its type: a file with fields
+    // missing or a frame index past ftbl read as "own allocation sites:
+    // none", rc 0.
+    let num = |i: usize, pp: &Value, key: &str| {
+        pp.get(key).and_then(Value::as_u64).ok_or_else(|| {
+            not_dhat(&format!(
+                "pps[{i}] has no {key:?} (a whole number ≥ 0): {}",
+                pp.get(key).map_or("missing".to_string(), Value::to_string)
+            ))
+        })
+    };
     let own = match own {
         Some(own) => own.clone(),
         None => {
@@ -107,8 +121,8 @@ pub fn parse_with(path: &Path, bytes: &[u8], own: Option<&Own>) -> Result<HeapPr
         own,
     };
     let mut by_function: BTreeMap<String, Site> = BTreeMap::new();
-    for pp in pps {
-        let (tb, tbk, gb) = (num(pp, "tb"), num(pp, "tbk"), num(pp, "gb"));
+    for (i, pp) in pps.iter().enumerate() {
+        let (tb, tbk, gb) = (num(i, pp, "tb")?, num(i, pp, "tbk")?, num(i, pp, "gb")?);
         // Each site's sums are parts of these, so they cannot overflow once
         // these do not.
         let too_big = |what: &str| not_dhat(&format!("its {what} add up to more than 2^64"));
@@ -121,12 +135,23 @@ pub fn parse_with(path: &Path, bytes: &[u8], own: Option<&Own>) -> Result<HeapPr
         let frames = pp
             .get("fs")
             .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        let own = frames.iter().find_map(|i| {
-            let frame = ftbl.get(i.as_u64()? as usize)?;
-            profile.own.name(function_name(frame)?)
-        });
+            .ok_or_else(|| not_dhat(&format!("pps[{i}] has no \"fs\" (its frames)")))?;
+        let mut own = None;
+        for f in frames {
+            let frame = f
+                .as_u64()
+                .and_then(|n| ftbl.get(usize::try_from(n).ok()?))
+                .ok_or_else(|| {
+                    not_dhat(&format!(
+                        "pps[{i}] names frame {f}, but ftbl has {} entries (0 to {})",
+                        ftbl.len(),
+                        ftbl.len().saturating_sub(1)
+                    ))
+                })?;
+            if own.is_none() {
+                own = function_name(frame).and_then(|name| profile.own.name(name));
+            }
+        }
         let Some(function) = own else { continue };
         let site = by_function.entry(function.clone()).or_insert(Site {
             function,

@@ -74,10 +74,41 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Trace, String> {
     let mut intervals: BTreeMap<u64, Vec<(String, f64, f64)>> = BTreeMap::new();
     let (mut first, mut last) = (f64::MAX, f64::MIN);
     let mut spans = 0;
-    for event in events {
-        let ph = event.get("ph").and_then(Value::as_str).unwrap_or("");
-        let tid = event.get("tid").and_then(Value::as_u64).unwrap_or(0);
-        let name = event.get("name").and_then(Value::as_str).unwrap_or("");
+    // Every field this reads is checked for its type: a trace whose
+    // events said `"ph":1` or `"ts":"x"` read as "spans: none", rc 0.
+    let bad = |i: usize, why: String| format!("{}: event {i}: {why}", path.display());
+    for (i, event) in events.iter().enumerate() {
+        if !event.is_object() {
+            return Err(bad(i, format!("expected an object, found {event}")));
+        }
+        let ph = match event.get("ph") {
+            Some(Value::String(ph)) => ph.as_str(),
+            Some(other) => return Err(bad(i, format!("\"ph\" must be a string, not {other}"))),
+            None => return Err(bad(i, "has no \"ph\" (its phase: B, E, X, M…)".into())),
+        };
+        let tid = match event.get("tid") {
+            None => 0,
+            Some(t) => t
+                .as_u64()
+                .ok_or_else(|| bad(i, format!("\"tid\" must be a whole number ≥ 0, not {t}")))?,
+        };
+        let name = match event.get("name") {
+            None => "",
+            Some(Value::String(n)) => n.as_str(),
+            Some(other) => return Err(bad(i, format!("\"name\" must be a string, not {other}"))),
+        };
+        if ph != "M" {
+            match event.get("ts") {
+                Some(t) if t.as_f64().is_some() => {}
+                Some(t) => return Err(bad(i, format!("\"ts\" must be a number, not {t}"))),
+                None => return Err(bad(i, format!("a {ph:?} event has no \"ts\""))),
+            }
+        }
+        if let Some(d) = event.get("dur")
+            && !d.as_f64().is_some_and(|d| d >= 0.0)
+        {
+            return Err(bad(i, format!("\"dur\" must be a number ≥ 0, not {d}")));
+        }
         if ph == "M" {
             if name == "thread_name"
                 && let Some(n) = event.pointer("/args/name").and_then(Value::as_str)
@@ -104,10 +135,19 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Trace, String> {
             "B" => open.entry(tid).or_default().push((name.to_string(), ts)),
             "E" => {
                 let stack = open.entry(tid).or_default();
-                if let Some((span, start)) = stack.pop() {
-                    let depth = stack.len();
-                    close(span, start, ts, depth);
+                // An end with no begin is a span that began before the
+                // recording did (a trace of the last N seconds): left out.
+                let Some((span, start)) = stack.pop() else {
+                    continue;
+                };
+                if ts < start {
+                    return Err(bad(
+                        i,
+                        format!("{span:?} ends at {ts} µs, before its begin at {start} µs"),
+                    ));
                 }
+                let depth = stack.len();
+                close(span, start, ts, depth);
             }
             "X" => {
                 let dur = event.get("dur").and_then(Value::as_f64).unwrap_or(0.0);

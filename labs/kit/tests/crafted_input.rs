@@ -236,3 +236,84 @@ fn a_file_is_read_once() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.starts_with("trace\n"), "{stdout}");
 }
+
+/// Traces whose events had the wrong types, or an end before its begin,
+/// were summarised as "spans: none" with exit code 0.
+#[test]
+fn a_trace_with_wrong_types_or_time_running_backwards_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            r#"[{"ph":1,"name":"w","tid":1,"ts":0,"dur":10}]"#,
+            "event 0: \"ph\" must be a string",
+        ),
+        (
+            r#"[{"ph":"X","name":"w","tid":1,"ts":"x","dur":10}]"#,
+            "event 0: \"ts\" must be a number",
+        ),
+        (
+            r#"[{"ph":"X","name":"w","tid":[],"ts":0,"dur":10}]"#,
+            "event 0: \"tid\" must be a whole number",
+        ),
+        (
+            r#"[{"ph":"X","name":"w","tid":1,"ts":0,"dur":-3}]"#,
+            "\"dur\" must be a number ≥ 0",
+        ),
+        (r#"[{"name":"w","tid":1,"ts":0}]"#, "event 0: has no \"ph\""),
+        (
+            r#"[{"ph":"B","name":"w","tid":1,"ts":9},{"ph":"E","tid":1,"ts":2}]"#,
+            "event 1: \"w\" ends at 2 µs, before its begin at 9 µs",
+        ),
+        (r#"[7]"#, "event 0: expected an object"),
+    ];
+    for (i, (json, expected)) in cases.iter().enumerate() {
+        let file = dir.path().join(format!("trace-{i}.json"));
+        std::fs::write(&file, json).unwrap();
+        refused(&summary(&file), &[&format!("trace-{i}.json"), expected]);
+    }
+    // A span begun before the recording started ends with no begin: fine.
+    let file = dir.path().join("late.json");
+    std::fs::write(
+        &file,
+        r#"[{"ph":"E","tid":1,"ts":1},{"ph":"X","name":"w","tid":1,"ts":2,"dur":5}]"#,
+    )
+    .unwrap();
+    assert!(summary(&file).status.success());
+}
+
+/// A dhat file with a site's fields missing, or a frame index past its
+/// frame table, read as "own allocation sites: none" with exit code 0.
+#[test]
+fn a_dhat_file_with_missing_fields_or_frames_out_of_range_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = r#""dhatFileVersion":2,"mode":"rust-heap","cmd":"lab-084","ftbl":["[root]","lab_084::f (src/main.rs:1:1)"]"#;
+    let cases = [
+        (r#"[{"tbk":1,"gb":0,"fs":[1]}]"#, "pps[0] has no \"tb\""),
+        (r#"[{"tb":8,"tbk":1,"gb":0}]"#, "pps[0] has no \"fs\""),
+        (
+            r#"[{"tb":8,"tbk":1,"gb":0,"fs":[7]}]"#,
+            "pps[0] names frame 7, but ftbl has 2 entries",
+        ),
+        (
+            r#"[{"tb":"8","tbk":1,"gb":0,"fs":[1]}]"#,
+            "pps[0] has no \"tb\" (a whole number ≥ 0): \"8\"",
+        ),
+    ];
+    for (i, (pps, expected)) in cases.iter().enumerate() {
+        let file = dir.path().join(format!("dhat-{i}.json"));
+        std::fs::write(&file, format!("{{{head},\"pps\":{pps}}}")).unwrap();
+        refused(&summary(&file), &[&format!("dhat-{i}.json"), expected]);
+    }
+    let file = dir.path().join("good.json");
+    std::fs::write(
+        &file,
+        format!(r#"{{{head},"pps":[{{"tb":8,"tbk":1,"gb":8,"fs":[1]}}]}}"#),
+    )
+    .unwrap();
+    let out = summary(&file);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
