@@ -16,6 +16,7 @@ use std::thread;
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 use labkit::Error;
+use labkit::atomic::Batch;
 use labkit::heap::HeapScope;
 
 // ANCHOR: allocator
@@ -38,16 +39,23 @@ fn main() -> Result<(), Error> {
     let out_dir = workbook::this_day!().out_dir();
 
     // ANCHOR: scope
+    // The heap profile and the receipts are one run's results: they are
+    // put in place together, or neither is (a full disk leaves the last
+    // run's pair as it was).
+    let mut results = Batch::new();
     let text = {
-        // Records every allocation until the end of this block, then
-        // writes dhat-heap.json.
-        let _heap = HeapScope::start(&out_dir)?;
+        // Records every allocation until `stop_into`, which makes dhat
+        // write its file and stages it with the run's other results.
+        let heap = HeapScope::start(&out_dir)?;
         let receipts = process_orders();
         assert_eq!(receipts.len() as u64, ORDERS, "one receipt per order");
         // The day's receipts as one text: exactly the bytes they need.
-        receipts.concat()
+        let text = receipts.concat();
+        heap.stop_into(&mut results)?;
+        text
     };
-    labkit::atomic::write_bytes(&out_dir.join("receipts.txt"), text.as_bytes())?;
+    results.write_bytes(&out_dir.join("receipts.txt"), text.as_bytes())?;
+    results.commit()?;
     // ANCHOR_END: scope
 
     workbook::this_day!().report(&out_dir);

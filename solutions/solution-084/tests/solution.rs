@@ -61,3 +61,33 @@ fn a_file_that_is_not_dhat_json_is_named_in_the_error() {
 fn passes_on_emulated_machines() {
     selfcheck::passes_on_emulated_machines!();
 }
+
+/// The heap profile and the receipts are one run's results. With the
+/// receipts unwritable (here a directory stands in their place; a full
+/// disk did the same), the run used to install the new profile beside the
+/// old receipts; now it fails and leaves the last run's pair as it was.
+#[test]
+fn a_failed_write_leaves_the_last_run_s_pair_as_it_was() {
+    let dir = selfcheck::scratch();
+    let profile = dir.path().join("dhat-heap.json");
+    std::fs::write(&profile, "the last run's profile").unwrap();
+    let receipts = dir.path().join("receipts.txt");
+    std::fs::create_dir(&receipts).unwrap();
+    std::fs::write(receipts.join("in-the-way"), "x").unwrap();
+    let ran = {
+        let _machine = selfcheck::one_at_a_time();
+        selfcheck::run_program(std::path::Path::new(selfcheck::program!()), dir.path())
+    };
+    assert!(ran.is_err(), "the run must fail: {ran:?}");
+    assert_eq!(
+        std::fs::read_to_string(&profile).unwrap(),
+        "the last run's profile"
+    );
+    // No temporary file is left behind either.
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

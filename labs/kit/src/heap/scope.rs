@@ -52,6 +52,30 @@ impl HeapScope {
     }
 }
 
+impl HeapScope {
+    /// Ends the recording now (dhat writes its file) and stages the
+    /// profile into `batch` instead of putting it in place: a program
+    /// that writes other files from the same run commits them together
+    /// ([`crate::atomic::Batch::commit`]), so that a new profile never
+    /// sits beside old results when the disk fills between the two.
+    pub fn stop_into(mut self, batch: &mut crate::atomic::Batch) -> Result<(), Error> {
+        drop(self.profiler.take());
+        ACTIVE.store(false, std::sync::atomic::Ordering::Release);
+        let Some(tmp) = self.tmp.take() else {
+            return Err(Error::new("the heap profile was already written"));
+        };
+        let bytes = std::fs::read(tmp.path())
+            .map_err(|e| Error::io(format!("cannot read back {}", tmp.path().display()), e))?;
+        if let Err(e) = parse(tmp.path(), &bytes) {
+            return Err(Error::new(format!(
+                "dhat did not write a whole profile ({e}); {} was left as it was",
+                self.path.display()
+            )));
+        }
+        batch.add(tmp, &self.path)
+    }
+}
+
 impl Drop for HeapScope {
     fn drop(&mut self) {
         // dhat writes its file (and prints its totals) as it is dropped.
