@@ -8,7 +8,7 @@
 //! same run: the lab counts the pages each kind rendered, exactly, and
 //! every page costs the same CPU, so `render`'s samples must split by kind
 //! as the pages do. A share measured from n samples is within 4 standard
-//! errors (under 6 points at the 300 samples this day asks for) of the
+//! errors (under 7 points at the 300 samples this day asks for) of the
 //! truth; the check allows [`TOLERANCE_POINTS`].
 
 use std::fmt;
