@@ -171,33 +171,18 @@ impl Goroutines {
                 label,
             });
         }
-        let sample_type = builder.value_type("goroutine", "count");
-        let comment = builder.string(&format!(
+        let comment = format!(
             "labkit: {} OS threads and {} tokio tasks",
             self.count(Kind::Thread),
             self.count(Kind::Task)
-        ));
-        let mut profile = builder.finish();
-        profile.sample_type = vec![sample_type];
-        profile.period_type = Some(sample_type);
-        profile.period = 1;
-        profile.comment = vec![comment];
-        profile.time_nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as i64);
-        profile
+        );
+        builder.finish_counts("goroutine", &comment)
     }
 
     /// [`Goroutines::to_pprof`], encoded and gzipped, as a file or an
     /// endpoint serves it.
     pub fn to_pprof_gz(&self) -> Vec<u8> {
-        use flate2::write::GzEncoder;
-        use prost::Message;
-        use std::io::Write;
-        let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::default());
-        // Writing to memory does not fail.
-        let _ = gz.write_all(&self.to_pprof().encode_to_vec());
-        gz.finish().unwrap_or_default()
+        crate::stacks::gzipped(&self.to_pprof())
     }
 
     /// The grouped text (`debug=1`), as Go's `printCountProfile` writes

@@ -303,6 +303,23 @@ impl Builder {
         id
     }
 
+    /// A count profile (Go's goroutine and threadcreate): one sample type,
+    /// `ty`/`count`, period 1, taken now, with `comment` for `go tool pprof
+    /// -comments`.
+    pub fn finish_counts(mut self, ty: &str, comment: &str) -> proto::Profile {
+        let sample_type = self.value_type(ty, "count");
+        let comment = self.string(comment);
+        let mut profile = self.finish();
+        profile.sample_type = vec![sample_type];
+        profile.period_type = Some(sample_type);
+        profile.period = 1;
+        profile.comment = vec![comment];
+        profile.time_nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i64);
+        profile
+    }
+
     /// The profile so far; the caller fills in the sample types, times and
     /// period.
     pub fn finish(mut self) -> proto::Profile {
@@ -365,6 +382,17 @@ fn parse_maps(maps: &str) -> Vec<Mapping> {
             })
         })
         .collect()
+}
+
+/// `profile` encoded and gzipped, as a file or an endpoint serves it.
+pub(crate) fn gzipped(profile: &proto::Profile) -> Vec<u8> {
+    use flate2::write::GzEncoder;
+    use prost::Message;
+    use std::io::Write;
+    let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::default());
+    // Writing to memory does not fail.
+    let _ = gz.write_all(&profile.encode_to_vec());
+    gz.finish().unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -152,30 +152,15 @@ pub fn to_pprof() -> proto::Profile {
             label: Vec::new(),
         });
     }
-    let sample_type = builder.value_type("threadcreate", "count");
-    let comment = builder.string(&format!(
-        "labkit: {total} threads created since the program started"
-    ));
-    let mut profile = builder.finish();
-    profile.sample_type = vec![sample_type];
-    profile.period_type = Some(sample_type);
-    profile.period = 1;
-    profile.comment = vec![comment];
-    profile.time_nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i64);
-    profile
+    builder.finish_counts(
+        "threadcreate",
+        &format!("labkit: {total} threads created since the program started"),
+    )
 }
 
 /// [`to_pprof`], encoded and gzipped.
 pub fn to_pprof_gz() -> Vec<u8> {
-    use flate2::write::GzEncoder;
-    use prost::Message;
-    use std::io::Write;
-    let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::default());
-    // Writing to memory does not fail.
-    let _ = gz.write_all(&to_pprof().encode_to_vec());
-    gz.finish().unwrap_or_default()
+    crate::stacks::gzipped(&to_pprof())
 }
 
 /// The grouped text (`debug=1`), as Go's `printCountProfile` writes it:
