@@ -92,6 +92,24 @@ struct Limits {
 
 type Params = Query<HashMap<String, String>>;
 
+/// The `debug` parameter of a dump endpoint: one of `allowed`, `default`
+/// when it is absent, or the message of a 400 that says what `expected` is.
+fn debug_level(
+    query: &HashMap<String, String>,
+    default: u8,
+    allowed: &[u8],
+    expected: &str,
+) -> Result<u8, String> {
+    let Some(given) = query.get("debug") else {
+        return Ok(default);
+    };
+    given
+        .parse::<u8>()
+        .ok()
+        .filter(|level| allowed.contains(level))
+        .ok_or_else(|| format!("debug={given:?}: expected {expected}"))
+}
+
 async fn index() -> Response {
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], INDEX).into_response()
 }
@@ -330,19 +348,14 @@ async fn contention_profile(
 /// threads and this runtime's tasks ([`crate::goroutine`]), in the form
 /// `debug` asks for: 0 (the default) pprof, 1 grouped text, 2 every entry.
 async fn goroutine(Query(query): Params) -> Response {
-    let debug = match query.get("debug").map(String::as_str) {
-        None | Some("0") => 0,
-        Some("1") => 1,
-        Some("2") => 2,
-        Some(other) => {
-            return bad_request(
-                "debug",
-                format!(
-                    "debug={other:?}: expected 0 (pprof, the default), 1 (counted by stack) \
-                     or 2 (every thread and task)"
-                ),
-            );
-        }
+    let debug = match debug_level(
+        &query,
+        0,
+        &[0, 1, 2],
+        "0 (pprof, the default), 1 (counted by stack) or 2 (every thread and task)",
+    ) {
+        Ok(debug) => debug,
+        Err(message) => return bad_request("debug", message),
     };
     // Tasks first, on the runtime they belong to; then the threads, from
     // a blocking thread (the dump waits for every thread to answer). A
@@ -380,15 +393,9 @@ async fn goroutine(Query(query): Params) -> Response {
 /// `GET /debug/pprof/threadcreate`: the stacks that made this process's
 /// threads ([`crate::threadcreate`]), pprof or (`debug=1`) Go's text.
 async fn threadcreate(Query(query): Params) -> Response {
-    let text = match query.get("debug").map(String::as_str) {
-        None | Some("0") => false,
-        Some("1") => true,
-        Some(other) => {
-            return bad_request(
-                "debug",
-                format!("debug={other:?}: expected 0 (pprof, the default) or 1 (text)"),
-            );
-        }
+    let text = match debug_level(&query, 0, &[0, 1], "0 (pprof, the default) or 1 (text)") {
+        Ok(debug) => debug == 1,
+        Err(message) => return bad_request("debug", message),
     };
     let built = tokio::task::spawn_blocking(move || {
         let answer = if text {
@@ -416,15 +423,14 @@ async fn threadcreate(Query(query): Params) -> Response {
 /// the default), or the tasks counted by where they wait (`debug=1`), as
 /// Go's `goroutine?debug=1` groups goroutines by stack.
 async fn task_dump(Query(query): Params) -> Response {
-    let grouped = match query.get("debug").map(String::as_str) {
-        None | Some("2") => false,
-        Some("1") => true,
-        Some(other) => {
-            return bad_request(
-                "debug",
-                format!("debug={other:?}: expected 1 (tasks counted by stack) or 2 (every task)"),
-            );
-        }
+    let grouped = match debug_level(
+        &query,
+        2,
+        &[1, 2],
+        "1 (tasks counted by stack) or 2 (every task)",
+    ) {
+        Ok(debug) => debug == 1,
+        Err(message) => return bad_request("debug", message),
     };
     let runtime = tokio::runtime::Handle::current();
     let dump = match tasks::dump(&runtime, Duration::from_secs(5)).await {

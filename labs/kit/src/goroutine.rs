@@ -80,14 +80,14 @@ pub struct Goroutines {
 /// Symbols at the innermost end of a stack that belong to the dump, not
 /// to the thread: the dumping thread's own walk.
 fn dump_frames(names: &[&str]) -> usize {
-    names
-        .iter()
-        .position(|n| {
-            !(n.starts_with("backtrace::")
-                || n.starts_with("labkit::thread_dump::")
-                || n.starts_with("labkit::goroutine::"))
-        })
-        .unwrap_or(names.len())
+    crate::stacks::leading(
+        names,
+        &[
+            "backtrace::",
+            "labkit::thread_dump::",
+            "labkit::goroutine::",
+        ],
+    )
 }
 
 impl Goroutines {

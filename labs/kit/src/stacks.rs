@@ -58,6 +58,15 @@ pub(crate) fn keep_all(_: &[&str]) -> usize {
     0
 }
 
+/// How many symbols at the innermost end of `names` start with one of
+/// `prefixes`: the profiler's or the dump's own frames, for a [`Cut`].
+pub(crate) fn leading(names: &[&str], prefixes: &[&str]) -> usize {
+    names
+        .iter()
+        .position(|n| !prefixes.iter().any(|p| n.starts_with(p)))
+        .unwrap_or(names.len())
+}
+
 /// Hands back the debug information symbolising loaded (backtrace-rs keeps
 /// it in a process-wide cache). Call it when a profile has been built.
 pub(crate) fn release_symbols() {

@@ -116,17 +116,17 @@ pub fn recording() -> bool {
 /// Frames at the innermost end of a creating stack that are the recording
 /// or the thread library, not the program's call.
 fn creation_frames(names: &[&str]) -> usize {
-    names
-        .iter()
-        .position(|n| {
-            !(n.starts_with("backtrace::")
-                || n.starts_with("labkit::threadcreate::")
-                || n.starts_with("labkit::signal_walk::")
-                || *n == "pthread_create"
-                || n.starts_with("std::sys::")
-                || n.starts_with("<std::sys::"))
-        })
-        .unwrap_or(names.len())
+    crate::stacks::leading(
+        names,
+        &[
+            "backtrace::",
+            "labkit::threadcreate::",
+            "labkit::signal_walk::",
+            "pthread_create",
+            "std::sys::",
+            "<std::sys::",
+        ],
+    )
 }
 
 /// The creating stacks grouped: stack → threads made there.

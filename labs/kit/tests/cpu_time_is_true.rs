@@ -63,17 +63,7 @@ fn profile_two_threads(dir: &Path) -> (labkit::profile::Profile, u64) {
 }
 
 fn go_pprof(args: &[&str]) -> String {
-    let out = Command::new("go")
-        .args(["tool", "pprof"])
-        .args(args)
-        .output()
-        .expect("run go tool pprof");
-    assert!(
-        out.status.success(),
-        "go tool pprof {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    common::go_pprof(args)
 }
 
 /// `Total samples = 1.60s (…)` or `= 368.10ms (…)` → nanoseconds.

@@ -33,6 +33,26 @@ fn refused(out: &Output, expected: &[&str]) {
     }
 }
 
+/// Runs `command` with its output captured; fails the test if it has not
+/// ended within a minute (a reader waiting on a pipe for ever), saying
+/// `waiting`.
+fn within_a_minute(mut command: Command, waiting: &str) -> Output {
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("{command:?} {waiting} after 60 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
 /// A profile with these sample types, and one sample per entry of `values`
 /// on the stack `lab_1::main`.
 fn pprof(types: &[(&str, &str)], values: &[Vec<i64>]) -> Vec<u8> {
@@ -175,21 +195,9 @@ fn a_pipe_with_no_writer_is_refused_in_time() {
     );
     let pipe = fifo.to_str().unwrap();
     for args in [vec!["summary"], vec!["diff", pipe]] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_labkit"))
-            .args(&args)
-            .arg(&fifo)
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        while child.try_wait().unwrap().is_none() {
-            if std::time::Instant::now() > deadline {
-                child.kill().unwrap();
-                panic!("labkit {args:?} still waits on a pipe nobody writes to after 60 s");
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        let out = child.wait_with_output().unwrap();
+        let mut labkit = Command::new(env!("CARGO_BIN_EXE_labkit"));
+        labkit.args(&args).arg(&fifo);
+        let out = within_a_minute(labkit, "still waits on a pipe nobody writes to");
         assert!(!out.status.success());
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
@@ -216,21 +224,9 @@ fn a_file_is_read_once() {
             std::fs::write(fifo, trace).unwrap();
         })
     };
-    let mut child = Command::new(env!("CARGO_BIN_EXE_labkit"))
-        .arg("summary")
-        .arg(&fifo)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while child.try_wait().unwrap().is_none() {
-        if std::time::Instant::now() > deadline {
-            child.kill().unwrap();
-            panic!("labkit summary still waits on the pipe after 60 s: it opened it twice");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().unwrap();
+    let mut labkit = Command::new(env!("CARGO_BIN_EXE_labkit"));
+    labkit.arg("summary").arg(&fifo);
+    let out = within_a_minute(labkit, "still waits on the pipe: it opened it twice");
     writer.join().unwrap();
     assert!(out.status.success(), "{out:?}");
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -93,40 +92,14 @@ fn goroutine_serves_threads_and_tasks_in_go_s_three_forms() {
 
     if common::go_present() {
         let url = format!("http://{}/debug/pprof/goroutine", server.addr());
-        let top = Command::new("go")
-            .args([
-                "tool",
-                "pprof",
-                "-top",
-                "-tagfocus=state=sync.Mutex.Lock",
-                &url,
-            ])
-            .env("PPROF_TMPDIR", std::env::temp_dir())
-            .output()
-            .unwrap();
-        let out = String::from_utf8_lossy(&top.stdout);
-        assert!(
-            top.status.success(),
-            "{}",
-            String::from_utf8_lossy(&top.stderr)
-        );
+        let out = common::go_pprof(&["-top", "-tagfocus=state=sync.Mutex.Lock", &url]);
         assert!(out.contains("Type: goroutine"), "{out}");
         assert!(out.contains("goroutine_endpoint::"), "{out}");
 
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("goroutine.txt");
         std::fs::write(&file, &one).unwrap();
-        let raw = Command::new("go")
-            .args(["tool", "pprof", "-raw"])
-            .arg(&file)
-            .output()
-            .unwrap();
-        let out = String::from_utf8_lossy(&raw.stdout);
-        assert!(
-            raw.status.success(),
-            "{}",
-            String::from_utf8_lossy(&raw.stderr)
-        );
+        let out = common::go_pprof(&[std::ffi::OsStr::new("-raw"), file.as_os_str()]);
         assert!(out.contains("PeriodType: goroutine count"), "{out}");
         assert!(
             out.lines().any(|l| l.trim_start().starts_with("4: ")),

@@ -89,19 +89,11 @@ fn cpu_samples_carry_their_scope_s_labels_and_go_reads_them() {
     assert!(text.contains("(no kind label)"), "{text}");
 
     if go_present() {
+        let file = file.to_str().unwrap();
         let go = |args: &[&str]| {
-            let out = std::process::Command::new("go")
-                .args(["tool", "pprof"])
-                .args(args)
-                .arg(&file)
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            String::from_utf8_lossy(&out.stdout).into_owned()
+            let mut args = args.to_vec();
+            args.push(file);
+            common::go_pprof(&args)
         };
         let focused = go(&["-top", "-sample_index=samples", "-tagfocus=kind=export"]);
         assert!(focused.contains("labelled_work"), "{focused}");

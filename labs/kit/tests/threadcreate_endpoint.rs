@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::Duration;
 
 use labkit::net::{Background, Limits};
@@ -76,17 +75,7 @@ fn threadcreate_names_the_stacks_that_made_the_threads() {
 
     if common::go_present() {
         let url = format!("http://{}/debug/pprof/threadcreate", server.addr());
-        let top = Command::new("go")
-            .args(["tool", "pprof", "-traces", &url])
-            .env("PPROF_TMPDIR", std::env::temp_dir())
-            .output()
-            .unwrap();
-        let out = String::from_utf8_lossy(&top.stdout);
-        assert!(
-            top.status.success(),
-            "{}",
-            String::from_utf8_lossy(&top.stderr)
-        );
+        let out = common::go_pprof(&["-traces", &url]);
         assert!(out.contains("Type: threadcreate"), "{out}");
         assert!(out.contains("three_workers_made_here"), "{out}");
     }

@@ -19,3 +19,22 @@ pub fn go_present() -> bool {
     }
     present
 }
+
+/// `go tool pprof ARGS…` (its saved copies in the temporary directory),
+/// its standard output; the test fails, with pprof's own words, if it
+/// fails.
+#[allow(dead_code)] // not every test binary that has `mod common` calls it
+pub fn go_pprof<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(args: &[S]) -> String {
+    let out = Command::new("go")
+        .args(["tool", "pprof"])
+        .args(args)
+        .env("PPROF_TMPDIR", std::env::temp_dir())
+        .output()
+        .expect("run go tool pprof");
+    assert!(
+        out.status.success(),
+        "go tool pprof {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
