@@ -40,7 +40,15 @@ picture() {
   cp "${2%.pb.gz}.svg" "$images/$1-full.svg"
 }
 
-for p in solution-080 solution-082 solution-083 solution-085 lab-086 solution-086 solution-090; do
+# by_label NAME PROFILE TITLE KEY: NAME.svg and NAME-full.svg, each stack
+# standing on its value of the profiler label KEY (go tool pprof -tagroot).
+by_label() {
+  cargo run -q -p labkit --example book_picture -- "$2" "$images/$1.svg" "$3" --tagroot "$4"
+  cargo run -q -p labkit --example book_picture -- "$2" "$images/$1-full.svg" "$3" --tagroot "$4" --full
+}
+
+for p in solution-080 solution-082 solution-083 solution-085 lab-086 solution-086 solution-090 \
+  lab-095 solution-095; do
   run "$p"
 done
 
@@ -50,6 +58,8 @@ picture day-083-cpu "$tmp/solution-083/cpu.pb.gz" "Day 083 solution: CPU samples
 picture day-085-block "$tmp/solution-085/block.pb.gz" "Day 085 solution: block profile (delay)"
 picture day-086-lab-mutex "$tmp/lab-086/mutex.pb.gz" "Day 086 lab: mutex profile (delay)"
 picture day-086-solution-mutex "$tmp/solution-086/mutex.pb.gz" "Day 086 solution: mutex profile (delay)"
+by_label day-095-lab-cpu "$tmp/lab-095/cpu.pb.gz" "Day 095 lab: CPU by the kind label" kind
+by_label day-095-solution-cpu "$tmp/solution-095/cpu.pb.gz" "Day 095 solution: CPU by the kind label" kind
 cargo run -q -p labkit --example book_picture -- \
   "$tmp/solution-090/trace.json" "$images/day-090-trace.svg" ""
 

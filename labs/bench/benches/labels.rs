@@ -6,7 +6,9 @@
 //!   lookup under a lock: make sets once, not per request); the target is
 //!   ≤ 100 ns for setting;
 //! - a labelled task: polling a future through `labels::task` against the
-//!   bare future;
+//!   bare future, outside a tokio task and inside one (where the first
+//!   poll records the task's labels for the goroutine dump, and the end of
+//!   the scope takes them out);
 //! - a CPU capture's cost: the same work while a capture runs, inside a
 //!   labelled scope and outside one (the signal handler reads one more
 //!   thread-local when there are labels to read: the two should not
@@ -72,6 +74,26 @@ fn polling(c: &mut Criterion) {
             Pin::new(&mut f).poll(&mut cx)
         })
     });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    g.bench_function(
+        "labels::task and one poll, inside a tokio task (recorded for the dump)",
+        |b| {
+            b.iter_custom(|iters| {
+                let in_task = runtime.spawn(async move {
+                    let mut cx = Context::from_waker(Waker::noop());
+                    let start = std::time::Instant::now();
+                    for _ in 0..iters {
+                        let mut f = labels::task(export, Ready);
+                        let _ = black_box(Pin::new(&mut f).poll(&mut cx));
+                    }
+                    start.elapsed()
+                });
+                runtime.block_on(in_task).unwrap()
+            })
+        },
+    );
     g.finish();
 }
 

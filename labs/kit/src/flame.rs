@@ -1,7 +1,9 @@
 //! Flame graphs with inferno, from any profile labkit can read.
 //!
 //! Each stack is rooted at its thread's name, so a concurrent program shows
-//! one tower per thread: `worker-0` and `worker-1` side by side. The dozen
+//! one tower per thread: `worker-0` and `worker-1` side by side; or at the
+//! value of a profiler label ([`Root::Label`], `go tool pprof -tagroot`'s
+//! twin), one tower per `kind=export`, `kind=summary`. The dozen
 //! frames with which the runtime starts every thread (`clone3`,
 //! `start_thread`, `std::panicking::catch_unwind`, …) are trimmed from the
 //! root end of each stack: they are the same in every tower and push the
@@ -37,6 +39,17 @@ pub enum Style {
     Column,
 }
 
+/// What each stack of a flame graph stands on: one tower per value of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Root<'a> {
+    /// The thread's name (the `thread` label of every sample).
+    Thread,
+    /// A profiler label's value, as `KEY=VALUE`; `(no KEY label)` for
+    /// samples without it. Go's `go tool pprof -tagroot=KEY` adds the same
+    /// frame under each stack.
+    Label(&'a str),
+}
+
 /// The profile as folded stacks (`thread;root;…;leaf count`), merged and
 /// sorted, weighted by sample value `weight`.
 pub fn folded(profile: &Profile, weight: usize) -> Vec<String> {
@@ -45,9 +58,20 @@ pub fn folded(profile: &Profile, weight: usize) -> Vec<String> {
 
 /// [`folded`], with the frames `style` draws.
 pub fn folded_as(profile: &Profile, weight: usize, style: Style) -> Vec<String> {
+    folded_rooted(profile, weight, style, Root::Thread)
+}
+
+/// [`folded_as`], each stack standing on `root`.
+pub fn folded_rooted(profile: &Profile, weight: usize, style: Style, root: Root) -> Vec<String> {
     let mut merged: BTreeMap<String, i64> = BTreeMap::new();
     for s in &profile.samples {
-        let mut line = s.thread.clone().unwrap_or_else(|| "(no thread)".into());
+        let mut line = match root {
+            Root::Thread => s.thread.clone().unwrap_or_else(|| "(no thread)".into()),
+            Root::Label(key) => match s.label(key) {
+                Some(value) => format!("{key}={value}"),
+                None => format!("(no {key} label)"),
+            },
+        };
         let frames = match style {
             Style::Full => trim_thread_start(&s.stack).to_vec(),
             Style::Column => column_frames(&profile.own, &s.stack),
@@ -119,11 +143,16 @@ fn classify(own: &Own, frame: &str) -> Frame {
 /// The frames a [`Style::Column`] picture draws: from the first own frame
 /// on, the own frames by their short names, and after each run of them
 /// the one call it made, standing for the frames beneath it. A stack with
-/// no own frame is drawn as [`Style::Full`] draws it.
+/// no own frame (the runtime's, the profiler's) is drawn by its outermost
+/// and innermost frames after the thread's start: a sliver of the width
+/// that would otherwise stand as tall as the runtime's stacks are deep.
 fn column_frames(own: &Own, stack: &[String]) -> Vec<String> {
     let kinds: Vec<Frame> = stack.iter().map(|f| classify(own, f)).collect();
     let Some(first_own) = kinds.iter().position(|k| matches!(k, Frame::Own(_))) else {
-        return trim_thread_start(stack).to_vec();
+        return match trim_thread_start(stack) {
+            [outer, .., inner] => vec![outer.clone(), inner.clone()],
+            short => short.to_vec(),
+        };
     };
     let mut frames = Vec::new();
     let mut below_own = false;
@@ -180,7 +209,35 @@ pub fn render_as(
     style: Style,
     path: &Path,
 ) -> Result<Vec<u8>, Error> {
-    let lines = folded_as(profile, weight, style);
+    render_rooted(profile, weight, title, style, Root::Thread, path)
+}
+
+/// [`save_as`], each stack standing on `root`: `Root::Label("kind")`
+/// draws one tower per kind of work.
+pub fn save_rooted(
+    profile: &Profile,
+    weight: usize,
+    title: &str,
+    style: Style,
+    root: Root,
+    path: &Path,
+) -> Result<(), Error> {
+    atomic::write_bytes(
+        path,
+        &render_rooted(profile, weight, title, style, root, path)?,
+    )
+}
+
+/// [`render_as`], each stack standing on `root`.
+pub fn render_rooted(
+    profile: &Profile,
+    weight: usize,
+    title: &str,
+    style: Style,
+    root: Root,
+    path: &Path,
+) -> Result<Vec<u8>, Error> {
+    let lines = folded_rooted(profile, weight, style, root);
     let mut svg = Vec::new();
     if !lines.is_empty() {
         let mut options = Options::default();
@@ -308,11 +365,25 @@ mod tests {
             folded_as(&profile, 0, Style::Column),
             ["worker-0;worker;checksum;labkit::work::burn 1"]
         );
-        // A stack with none of the program's frames is drawn whole.
+        // A stack with none of the program's frames is drawn by its ends.
         let runtime_only = one_sample(&["clone3", "start_thread"], "worker-1");
         assert_eq!(
             folded_as(&runtime_only, 0, Style::Column),
             ["worker-1;clone3;start_thread 1"]
+        );
+        let deep = one_sample(
+            &[
+                "clone3",
+                "tokio::runtime::task::raw::poll",
+                "tokio::runtime::task::harness::Harness<T,S>::complete",
+                "tokio::util::sharded_list::ShardedList<L>::remove",
+            ],
+            "worker-1",
+        );
+        assert_eq!(
+            folded_as(&deep, 0, Style::Column),
+            ["worker-1;tokio::runtime::task::raw::poll;\
+                 tokio::util::sharded_list::ShardedList<L>::remove 1"]
         );
     }
 
@@ -327,5 +398,21 @@ mod tests {
         let full = std::fs::read_to_string(full).unwrap();
         assert!(column.contains(r#"width="575""#), "{column}");
         assert!(full.contains(r#"width="1200""#), "{full}");
+    }
+
+    #[test]
+    fn stacks_can_stand_on_a_label_s_values() {
+        let mut profile = one_sample(&["solution_095::render"], "solution-095");
+        let mut unlabelled = profile.samples[0].clone();
+        unlabelled.values = vec![2];
+        profile.samples[0].labels = vec![("kind".into(), "export".into())];
+        profile.samples.push(unlabelled);
+        assert_eq!(
+            folded_rooted(&profile, 0, Style::Full, Root::Label("kind")),
+            [
+                "(no kind label);solution_095::render 2",
+                "kind=export;solution_095::render 1"
+            ]
+        );
     }
 }

@@ -66,8 +66,8 @@ pub struct Goroutine {
     pub created_by: Option<Frame>,
     pub note: Option<String>,
     /// The labels its code ran under ([`crate::labels`]): a thread's, read
-    /// with its stack. A task's labels live in its future, which the dump
-    /// cannot read: empty for tasks.
+    /// with its stack; a task's, those of the innermost
+    /// [`crate::labels::task`] scope it is parked in.
     pub labels: crate::labels::LabelSet,
 }
 
@@ -438,6 +438,7 @@ impl Goroutines {
     /// Adds the tasks of a task dump (root first in the dump; innermost
     /// first here), with their spawn sites if [`record_spawns`] ran.
     pub fn add_tasks(&mut self, dump: &crate::tasks::TaskDump) {
+        let labelled = crate::labels::by_task::all();
         for task in &dump.tasks {
             let id: u64 = task.id.parse().unwrap_or(0);
             let frames: Vec<Frame> = task
@@ -468,7 +469,7 @@ impl Goroutines {
                 ips: Vec::new(),
                 created_by: spawned_at(id),
                 note: None,
-                labels: crate::labels::LabelSet::empty(),
+                labels: labelled.get(&id).copied().unwrap_or_default(),
             });
         }
     }
@@ -700,6 +701,74 @@ mod tests {
                 .iter()
                 .any(|s| s.label.iter().any(|l| l.key == kind)),
             "no sample carries the kind label"
+        );
+    }
+
+    /// A task's labels are those of the innermost `labels::task` scope it
+    /// is parked in, whichever worker last polled it: debug=1 prints them
+    /// under its group, a scope that ended gives the outer labels back, an
+    /// unlabelled task has none, and a finished task leaves nothing behind.
+    #[cfg(all(feature = "tasks", target_os = "linux"))]
+    #[test]
+    fn a_task_s_labels_are_in_the_dump() {
+        use crate::labels::{self, LabelSet};
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let outer = LabelSet::new(&[("kind", "export")]);
+        let inner = LabelSet::new(&[("step", "render")]);
+        let (inner_tx, inner_rx) = tokio::sync::oneshot::channel::<()>();
+        let (outer_tx, outer_rx) = tokio::sync::oneshot::channel::<()>();
+        let (plain_tx, plain_rx) = tokio::sync::oneshot::channel::<()>();
+        let labelled = runtime.spawn(labels::task(outer, async move {
+            labels::task(inner, inner_rx).await.unwrap();
+            outer_rx.await.unwrap();
+        }));
+        let plain = runtime.spawn(plain_rx);
+        let dump_now = || {
+            runtime.block_on(async {
+                tokio::task::yield_now().await;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                let dump =
+                    crate::tasks::dump(&tokio::runtime::Handle::current(), Duration::from_secs(30))
+                        .await
+                        .unwrap();
+                let mut all = Goroutines::default();
+                all.add_tasks(&dump);
+                all
+            })
+        };
+        let id_of = |id: tokio::task::Id| -> u64 { id.to_string().parse().unwrap() };
+        let (labelled_id, plain_id) = (id_of(labelled.id()), id_of(plain.id()));
+        let labels_of =
+            |all: &Goroutines, id: u64| all.all.iter().find(|g| g.id == id).map(|g| g.labels);
+
+        let parked_inside = dump_now();
+        assert_eq!(
+            labels_of(&parked_inside, labelled_id),
+            Some(outer.merged(inner)),
+            "{}",
+            parked_inside.debug1()
+        );
+        assert_eq!(labels_of(&parked_inside, plain_id), Some(LabelSet::empty()));
+        let text = parked_inside.debug1();
+        assert!(
+            text.contains("\n# labels: {\"kind\":\"export\", \"step\":\"render\"}\n"),
+            "{text}"
+        );
+
+        inner_tx.send(()).unwrap();
+        let scope_ended = dump_now();
+        assert_eq!(labels_of(&scope_ended, labelled_id), Some(outer));
+
+        outer_tx.send(()).unwrap();
+        plain_tx.send(()).unwrap();
+        runtime.block_on(labelled).unwrap();
+        assert!(
+            !labels::by_task::all().contains_key(&labelled_id),
+            "a finished task's labels stayed in the table"
         );
     }
 }

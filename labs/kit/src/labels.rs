@@ -228,6 +228,11 @@ where
 pub struct Labelled<F> {
     labels: LabelSet,
     inner: Pin<Box<F>>,
+    /// The tokio task this future was last polled in, and that task's
+    /// labels before this scope: the goroutine dump reads a parked task's
+    /// labels from [`by_task`], since its future cannot be read.
+    #[cfg(feature = "tasks")]
+    in_task: Option<(tokio::task::Id, Option<u32>)>,
 }
 
 /// `future`, polled under the current labels and `labels` (Go's
@@ -237,6 +242,8 @@ pub fn task<F: Future>(labels: LabelSet, future: F) -> Labelled<F> {
     Labelled {
         labels: current().merged(labels),
         inner: Box::pin(future),
+        #[cfg(feature = "tasks")]
+        in_task: None,
     }
 }
 
@@ -252,9 +259,88 @@ impl<F: Future> Future for Labelled<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         // `Labelled` is Unpin (its future is boxed): no projection needed.
         let this = self.get_mut();
+        #[cfg(feature = "tasks")]
+        this.note_task();
         let _restore = Restore(current_id());
         CURRENT.with(|c| c.set(this.labels.0));
-        this.inner.as_mut().poll(cx)
+        let result = this.inner.as_mut().poll(cx);
+        #[cfg(feature = "tasks")]
+        if result.is_ready() {
+            this.leave_task();
+        }
+        result
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl<F> Labelled<F> {
+    /// Records this scope's labels as its task's, once per task (a lock on
+    /// the first poll, none after): a parked task shows the labels of the
+    /// innermost scope it is parked in. A poll outside any task (tokio's
+    /// dump tracing a task, `block_on`) changes nothing.
+    fn note_task(&mut self) {
+        let Some(now) = tokio::task::try_id() else {
+            return;
+        };
+        if self.in_task.is_some_and(|(id, _)| id == now) {
+            return;
+        }
+        self.leave_task();
+        let before = by_task::enter(now, self.labels.0);
+        self.in_task = Some((now, before));
+    }
+
+    /// Gives the task back the labels it had before this scope.
+    fn leave_task(&mut self) {
+        if let Some((id, before)) = self.in_task.take() {
+            by_task::leave(id, before);
+        }
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl<F> Drop for Labelled<F> {
+    fn drop(&mut self) {
+        self.leave_task();
+    }
+}
+
+/// A live task's labels by task id: what [`Labelled`] scopes set on it.
+#[cfg(feature = "tasks")]
+pub(crate) mod by_task {
+    use std::collections::HashMap;
+    use std::sync::{LazyLock, Mutex, MutexGuard};
+
+    static TASKS: LazyLock<Mutex<HashMap<tokio::task::Id, u32>>> =
+        LazyLock::new(|| Mutex::new(HashMap::new()));
+
+    fn tasks() -> MutexGuard<'static, HashMap<tokio::task::Id, u32>> {
+        TASKS.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sets `id`'s labels, returning what they were.
+    pub(super) fn enter(id: tokio::task::Id, labels: u32) -> Option<u32> {
+        tasks().insert(id, labels)
+    }
+
+    /// Puts `id`'s labels back to `before` (none: the task has none).
+    pub(super) fn leave(id: tokio::task::Id, before: Option<u32>) {
+        let mut tasks = tasks();
+        match before {
+            Some(labels) => tasks.insert(id, labels),
+            None => tasks.remove(&id),
+        };
+    }
+
+    /// Every labelled task's labels, by the id a task dump prints.
+    pub(crate) fn all() -> HashMap<u64, super::LabelSet> {
+        tasks()
+            .iter()
+            .filter_map(|(id, &labels)| {
+                let id = id.to_string().parse().ok()?;
+                Some((id, super::LabelSet(labels)))
+            })
+            .collect()
     }
 }
 
