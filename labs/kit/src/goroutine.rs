@@ -705,15 +705,15 @@ mod tests {
     }
 
     /// A task's labels are those of the innermost `labels::task` scope it
-    /// is parked in, whichever worker last polled it: debug=1 prints them
-    /// under its group, a scope that ended gives the outer labels back, an
+    /// is parked in: debug=1 prints them under its group, a scope that ended gives the outer labels back, an
     /// unlabelled task has none, and a finished task leaves nothing behind.
     #[cfg(all(feature = "tasks", target_os = "linux"))]
     #[test]
     fn a_task_s_labels_are_in_the_dump() {
         use crate::labels::{self, LabelSet};
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
+        // One thread: the labels' moves between workers are tests/labels.rs's
+        // business; this one is about what the dump reads.
+        let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
@@ -722,15 +722,24 @@ mod tests {
         let (inner_tx, inner_rx) = tokio::sync::oneshot::channel::<()>();
         let (outer_tx, outer_rx) = tokio::sync::oneshot::channel::<()>();
         let (plain_tx, plain_rx) = tokio::sync::oneshot::channel::<()>();
+        // The task says where it is: inside the inner scope (sent from its
+        // first poll), then out of it; each dump waits for that word, so a
+        // slow machine cannot dump before the task got there.
+        let (at_tx, mut at_rx) = tokio::sync::mpsc::unbounded_channel::<&str>();
         let labelled = runtime.spawn(labels::task(outer, async move {
-            labels::task(inner, inner_rx).await.unwrap();
+            labels::task(inner, async {
+                at_tx.send("inside").unwrap();
+                inner_rx.await
+            })
+            .await
+            .unwrap();
+            at_tx.send("left the inner scope").unwrap();
             outer_rx.await.unwrap();
         }));
         let plain = runtime.spawn(plain_rx);
-        let dump_now = || {
+        let mut dump_at = |expected: &str| {
             runtime.block_on(async {
-                tokio::task::yield_now().await;
-                tokio::time::sleep(Duration::from_millis(20)).await;
+                assert_eq!(at_rx.recv().await, Some(expected));
                 let dump =
                     crate::tasks::dump(&tokio::runtime::Handle::current(), Duration::from_secs(30))
                         .await
@@ -745,7 +754,7 @@ mod tests {
         let labels_of =
             |all: &Goroutines, id: u64| all.all.iter().find(|g| g.id == id).map(|g| g.labels);
 
-        let parked_inside = dump_now();
+        let parked_inside = dump_at("inside");
         assert_eq!(
             labels_of(&parked_inside, labelled_id),
             Some(outer.merged(inner)),
@@ -760,7 +769,7 @@ mod tests {
         );
 
         inner_tx.send(()).unwrap();
-        let scope_ended = dump_now();
+        let scope_ended = dump_at("left the inner scope");
         assert_eq!(labels_of(&scope_ended, labelled_id), Some(outer));
 
         outer_tx.send(()).unwrap();
