@@ -359,13 +359,15 @@ async fn goroutine(Query(query): Params) -> Response {
     };
     // Tasks first, on the runtime they belong to; then the threads, from
     // a blocking thread (the dump waits for every thread to answer). A
-    // runtime that cannot dump its tasks leaves the threads.
+    // runtime that cannot dump its tasks leaves the threads, and says why
+    // at the top.
     let runtime = tokio::runtime::Handle::current();
-    let tasks = tasks::dump(&runtime, Duration::from_secs(5)).await.ok();
+    let tasks = tasks::dump(&runtime, Duration::from_secs(5)).await;
     let built = tokio::task::spawn_blocking(move || {
         let mut all = crate::goroutine::Goroutines::of_threads(crate::thread_dump::ANSWER_WITHIN)?;
-        if let Some(tasks) = &tasks {
-            all.add_tasks(tasks);
+        match &tasks {
+            Ok(tasks) => all.add_tasks(tasks),
+            Err(why) => all.tasks_missing = Some(why.to_string()),
         }
         let answer = match debug {
             0 => all.to_pprof_gz(),

@@ -75,6 +75,9 @@ pub struct Goroutine {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Goroutines {
     pub all: Vec<Goroutine>,
+    /// Why the tasks are not listed, when a task dump was asked for and
+    /// refused (written at the top of every form).
+    pub tasks_missing: Option<String>,
 }
 
 /// Symbols at the innermost end of a stack that belong to the dump, not
@@ -120,7 +123,10 @@ impl Goroutines {
                 }
             })
             .collect();
-        Goroutines { all }
+        Goroutines {
+            all,
+            tasks_missing: None,
+        }
     }
 
     /// How many threads and tasks.
@@ -171,11 +177,14 @@ impl Goroutines {
                 label,
             });
         }
-        let comment = format!(
+        let mut comment = format!(
             "labkit: {} OS threads and {} tokio tasks",
             self.count(Kind::Thread),
             self.count(Kind::Task)
         );
+        if let Some(why) = &self.tasks_missing {
+            let _ = write!(comment, "; {why}");
+        }
         builder.finish_counts("goroutine", &comment)
     }
 
@@ -215,6 +224,9 @@ impl Goroutines {
             .collect();
         groups.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         let mut out = format!("goroutine profile: total {}\n", self.all.len());
+        if let Some(why) = &self.tasks_missing {
+            let _ = writeln!(out, "# {why}\n");
+        }
         for (addresses, count, g) in groups {
             let _ = write!(out, "{count} @");
             for a in &addresses {
@@ -248,6 +260,9 @@ impl Goroutines {
     /// prints goroutines.
     pub fn debug2(&self) -> String {
         let mut out = String::new();
+        if let Some(why) = &self.tasks_missing {
+            let _ = writeln!(out, "# {why}\n");
+        }
         for g in &self.all {
             let who = match g.kind {
                 Kind::Thread if g.name.is_empty() => "thread".to_string(),
@@ -779,5 +794,26 @@ mod tests {
             !labels::by_task::all().contains_key(&labelled_id),
             "a finished task's labels stayed in the table"
         );
+    }
+
+    /// A refused task dump is said at the top of every form, not left out
+    /// silently: the reader would take the missing tasks for no tasks.
+    #[test]
+    fn a_refused_task_dump_is_said_in_every_form() {
+        let mut g = Goroutines::of_threads(crate::thread_dump::ANSWER_WITHIN).unwrap();
+        let why = "tasks not dumped: worker 1 of 2 did not come back";
+        g.tasks_missing = Some(why.into());
+        let one = g.debug1();
+        assert!(
+            one.starts_with(&format!(
+                "goroutine profile: total {}\n# {why}\n\n",
+                g.all.len()
+            )),
+            "{one}"
+        );
+        assert!(g.debug2().starts_with(&format!("# {why}\n\n")));
+        let profile = g.to_pprof();
+        let comment = &profile.string_table[profile.comment[0] as usize];
+        assert!(comment.ends_with(why), "{comment}");
     }
 }

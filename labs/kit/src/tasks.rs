@@ -9,12 +9,20 @@
 //! in `.cargo/config.toml`); elsewhere [`dump`] says so.
 //!
 //! A dump can hang if a worker thread is blocked (it waits for every
-//! worker to reach a safe point), so [`dump`] always takes a timeout. The
-//! timeout is no cure-all: on a multi-thread runtime we saw a dump wait
-//! forever at tokio's worker barrier, and the timeout never fired, because
-//! the timer is driven by the very workers being dumped. The workbook's
-//! services that dump themselves run on a current-thread runtime, where a
-//! dump needs no barrier.
+//! worker to reach a safe point), so [`dump`] always takes a timeout. On a
+//! multi-thread runtime that is not enough. tokio 1.54's workers meet at a
+//! barrier to trace; one that waits 250 ms there for a worker that does not
+//! come gives up, but its arrival stays counted (`Barrier::wait_timeout`
+//! in `tokio/src/loom/std/barrier.rs` does not take it back; the open fix
+//! is tokio-rs/tokio#8370). The next worker to arrive then leads alone,
+//! and waits at the closing barrier for a worker that has already gone:
+//! forever. One worker blocked in a poll for 250 ms during a dump — the
+//! very thing a dump is taken to find — costs the runtime another worker
+//! for good, and its drop never returns. So before dumping a multi-thread
+//! runtime, [`dump`] checks that every worker came back to its scheduler
+//! within [`WORKER_AWAY`], and refuses, naming the worker, if one did not
+//! (a thread dump shows what it is doing). The workbook's own services run
+//! on a current-thread runtime, where a dump needs no barrier.
 //!
 //! [`Handle::dump`]: tokio::runtime::Handle::dump
 
@@ -52,8 +60,17 @@ pub struct TaskDump {
     pub own: Own,
 }
 
+/// How long a worker of a multi-thread runtime may stay away from its
+/// scheduler (inside one poll) before [`dump`] refuses to dump the
+/// runtime: under the 250 ms for which tokio's workers wait for each other
+/// before the dump misfires (see the module's notes).
+#[cfg(feature = "tasks")]
+pub const WORKER_AWAY: Duration = Duration::from_millis(200);
+
 /// Dumps every task of the runtime behind `handle`, giving up after
-/// `timeout` (feature `tasks`).
+/// `timeout` (feature `tasks`). A multi-thread runtime is first watched
+/// for [`WORKER_AWAY`]; a worker that did not come back to its scheduler
+/// meanwhile makes the dump an error instead (see the module's notes).
 #[cfg(feature = "tasks")]
 pub async fn dump(handle: &tokio::runtime::Handle, timeout: Duration) -> Result<TaskDump, Error> {
     imp::dump(handle, timeout).await
@@ -67,6 +84,21 @@ mod imp {
         handle: &tokio::runtime::Handle,
         timeout: Duration,
     ) -> Result<TaskDump, Error> {
+        if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
+            let away = workers_away(handle).await;
+            if !away.is_empty() {
+                let n = handle.metrics().num_workers();
+                let which: Vec<String> = away.iter().map(usize::to_string).collect();
+                return Err(Error::new(format!(
+                    "tasks not dumped: worker {} of {n} did not come back to its scheduler \
+                     within {WORKER_AWAY:?} (one poll running that long: a blocked worker). A task \
+                     dump now would wait for it, and tokio's dump can then leave the other \
+                     workers waiting forever (tokio-rs/tokio#8370). The threads' stacks show \
+                     what it is doing: look for a tokio-rt-worker thread that is not parked",
+                    which.join(", ")
+                )));
+            }
+        }
         let dump = tokio::time::timeout(timeout, handle.dump())
             .await
             .map_err(|_| {
@@ -107,6 +139,33 @@ mod imp {
             own,
         })
     }
+}
+
+/// The workers of a multi-thread runtime that stayed away from their
+/// scheduler for [`WORKER_AWAY`]: not parked, and no count of theirs
+/// moved. A worker hands its counts over only at the moments it also
+/// looks for a dump request (its maintenance, and before parking), so
+/// counts that stand still while it is not parked mean it would not join a
+/// dump either.
+#[cfg(all(feature = "tasks", tokio_unstable, target_os = "linux"))]
+async fn workers_away(handle: &tokio::runtime::Handle) -> Vec<usize> {
+    let metrics = handle.metrics();
+    let mark = |worker: usize| {
+        (
+            metrics.worker_park_unpark_count(worker),
+            metrics.worker_poll_count(worker),
+            metrics.worker_total_busy_duration(worker),
+        )
+    };
+    let before: Vec<_> = (0..metrics.num_workers()).map(mark).collect();
+    tokio::time::sleep(WORKER_AWAY).await;
+    before
+        .iter()
+        .enumerate()
+        // An odd park/unpark count: parked, and a dump request wakes it.
+        .filter(|&(worker, was)| was.0 % 2 == 0 && mark(worker) == *was)
+        .map(|(worker, _)| worker)
+        .collect()
 }
 
 /// The return addresses of a tokio trace, one list per leaf future the
@@ -441,6 +500,58 @@ impl fmt::Display for DumpDiff {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A worker blocked in one poll while its runtime is dumped. tokio
+    /// 1.54's dump would give up waiting for it after 250 ms, lead with the
+    /// other worker, and leave that one waiting forever at its closing
+    /// barrier: the dump "works", and the runtime's drop never returns.
+    /// labkit's refuses, names the worker, and the runtime shuts down.
+    #[cfg(all(feature = "tasks", tokio_unstable, target_os = "linux"))]
+    #[test]
+    fn a_dump_is_refused_while_a_worker_is_blocked_and_the_runtime_survives_it() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        runtime.spawn(async move {
+            started_tx.send(()).unwrap();
+            // Blocks its worker: the mistake a dump is taken to find.
+            let _ = release_rx.recv();
+        });
+        started_rx.recv().unwrap();
+        let dumped = runtime.block_on(dump(runtime.handle(), Duration::from_secs(30)));
+        release_tx.send(()).unwrap();
+        // Dropped on a thread of its own, so that a runtime that cannot
+        // shut down fails the test instead of hanging it.
+        let (dropped_tx, dropped_rx) = std::sync::mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            drop(runtime);
+            let _ = dropped_tx.send(());
+        });
+        let shut_down = dropped_rx.recv_timeout(Duration::from_secs(30)).is_ok();
+        match dumped {
+            Ok(_) => panic!(
+                "the dump went through with a worker blocked (the runtime {})",
+                if shut_down {
+                    "shut down anyway"
+                } else {
+                    "then could not shut down"
+                }
+            ),
+            Err(e) => {
+                let e = e.to_string();
+                assert!(
+                    e.contains("did not come back to its scheduler")
+                        && e.contains("tokio-rs/tokio#8370"),
+                    "{e}"
+                );
+            }
+        }
+        assert!(shut_down, "the runtime did not shut down within 30 s");
+    }
 
     #[test]
     fn a_saved_dump_reads_back_and_a_stranger_file_is_named() {
