@@ -13,6 +13,7 @@
 //! | `pprof.SetGoroutineLabels(ctx)` | [`set_thread`]: on this OS thread, until changed |
 //! | a goroutine inherits its creator's labels | [`spawn`] for threads, [`inherit`] for tasks |
 //! | a goroutine's labels follow it wherever it runs | [`task`]: the labels are set while the future is polled, on whichever worker thread polls it |
+//! | `goroutine?debug=1` prints a goroutine's labels | the goroutine dump prints a thread's, and a parked task's: those of the innermost [`task`] scope it is parked in (feature `tasks`) |
 //!
 //! The last row is the one a thread cannot give: a tokio task moves
 //! between polls (to another worker, or after other tasks on the same
