@@ -7,7 +7,7 @@
 //! PROFILE is a pprof file (CPU, block or mutex; a contention profile is
 //! weighted by its delay), drawn as a flame graph, or a Chrome trace
 //! (`trace.json`), drawn as a timeline; TITLE titles a flame graph.
-//! `--tagroot KEY` stands each stack on its value of the profiler label KEY
+//! `--tagroot KEY` (or `--tagroot=KEY`) stands each stack on its value of the profiler label KEY
 //! instead of its thread (like `go tool pprof -tagroot=KEY`); `--full`
 //! draws the browser-tab picture (1200 px, every frame) instead of the
 //! column one.
@@ -19,40 +19,49 @@ use std::process::ExitCode;
 
 use labkit::flame::{self, Root, Style};
 
-const USAGE: &str = "PROFILE OUT.svg TITLE [--tagroot KEY] [--full]";
+const USAGE: &str =
+    "PROFILE OUT.svg TITLE [--tagroot KEY] [--full] (`--` before a TITLE that starts with --)";
 
 fn main() -> ExitCode {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
     let mut style = Style::Column;
-    let mut tagroot = None;
-    let mut i = 0;
-    while i < args.len() {
-        match args[i].as_str() {
+    let mut tagroot: Option<String> = None;
+    let mut positional = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let key = match arg.as_str() {
+            "--" => {
+                positional.extend(args.by_ref());
+                break;
+            }
             "--full" => {
                 style = Style::Full;
-                args.remove(i);
+                continue;
             }
-            "--tagroot" => match args.get(i + 1) {
-                Some(key) if !key.is_empty() && !key.starts_with("--") => {
-                    tagroot = Some(args.remove(i + 1));
-                    args.remove(i);
-                }
-                _ => {
-                    eprintln!("book_picture: --tagroot needs a label key, e.g. --tagroot kind");
+            "--tagroot" => args.next(),
+            _ => match arg.strip_prefix("--tagroot=") {
+                Some(key) => Some(key.to_string()),
+                None if arg.starts_with("--") => {
+                    eprintln!("book_picture: unknown option {arg}; expected {USAGE}");
                     return ExitCode::from(2);
                 }
+                None => {
+                    positional.push(arg);
+                    continue;
+                }
             },
-            flag if flag.starts_with("--") => {
-                eprintln!("book_picture: unknown option {flag}; expected {USAGE}");
+        };
+        match key {
+            Some(key) if !key.is_empty() && !key.starts_with("--") => tagroot = Some(key),
+            _ => {
+                eprintln!("book_picture: --tagroot needs a label key, e.g. --tagroot kind");
                 return ExitCode::from(2);
             }
-            _ => i += 1,
         }
     }
-    let [profile, out, title] = args.as_slice() else {
+    let [profile, out, title] = positional.as_slice() else {
         eprintln!(
             "book_picture: expected {USAGE} (got {} arguments besides the options)",
-            args.len()
+            positional.len()
         );
         return ExitCode::from(2);
     };
@@ -71,6 +80,12 @@ const COLUMN: f64 = 575.0;
 
 fn draw(profile: &Path, out: &Path, title: &str, style: Style, root: Root) -> Result<(), String> {
     if profile.extension().is_some_and(|e| e == "json") {
+        if style != Style::Column || root != Root::Thread {
+            return Err(format!(
+                "{} is a trace, drawn as a timeline: --tagroot and --full are for pprof profiles",
+                profile.display()
+            ));
+        }
         let trace = labkit::trace::load(profile)?;
         return trace
             .save_timeline_width(out, COLUMN)

@@ -45,8 +45,9 @@ pub enum Root<'a> {
     /// The thread's name (the `thread` label of every sample).
     Thread,
     /// A profiler label's value, as `KEY=VALUE`; `(no KEY label)` for
-    /// samples without it. Go's `go tool pprof -tagroot=KEY` adds the same
-    /// frame under each stack.
+    /// samples without it. Go's `go tool pprof -tagroot=KEY` adds such a
+    /// frame under each stack too, named by the value alone (and empty for
+    /// samples without the label).
     Label(&'a str),
 }
 

@@ -229,11 +229,11 @@ where
 pub struct Labelled<F> {
     labels: LabelSet,
     inner: Pin<Box<F>>,
-    /// The tokio task this future was last polled in, and that task's
-    /// labels before this scope: the goroutine dump reads a parked task's
-    /// labels from [`by_task`], since its future cannot be read.
+    /// The tokio task this future was last polled in, and this scope's
+    /// number in that task's list: the goroutine dump reads a parked
+    /// task's labels from [`by_task`], since its future cannot be read.
     #[cfg(feature = "tasks")]
-    in_task: Option<(tokio::task::Id, Option<u32>)>,
+    in_task: Option<(tokio::task::Id, u64)>,
 }
 
 /// `future`, polled under the current labels and `labels` (Go's
@@ -275,10 +275,9 @@ impl<F: Future> Future for Labelled<F> {
 
 #[cfg(feature = "tasks")]
 impl<F> Labelled<F> {
-    /// Records this scope's labels as its task's, once per task (a lock on
-    /// the first poll, none after): a parked task shows the labels of the
-    /// innermost scope it is parked in. A poll outside any task (tokio's
-    /// dump tracing a task, `block_on`) changes nothing.
+    /// Adds this scope to its task's list, once per task (a lock on the
+    /// first poll, none after). tokio's dump polls a task under the task's
+    /// own id, so a task queued but never run gets its entry then.
     fn note_task(&mut self) {
         let Some(now) = tokio::task::try_id() else {
             return;
@@ -287,14 +286,13 @@ impl<F> Labelled<F> {
             return;
         }
         self.leave_task();
-        let before = by_task::enter(now, self.labels.0);
-        self.in_task = Some((now, before));
+        self.in_task = Some((now, by_task::enter(now, self.labels.0)));
     }
 
-    /// Gives the task back the labels it had before this scope.
+    /// Takes this scope out of its task's list.
     fn leave_task(&mut self) {
-        if let Some((id, before)) = self.in_task.take() {
-            by_task::leave(id, before);
+        if let Some((id, scope)) = self.in_task.take() {
+            by_task::leave(id, scope);
         }
     }
 }
@@ -306,42 +304,64 @@ impl<F> Drop for Labelled<F> {
     }
 }
 
-/// A live task's labels by task id: what [`Labelled`] scopes set on it.
+/// A live task's labels by task id: the [`Labelled`] scopes it is inside,
+/// in the order they were entered. Each scope takes out only its own
+/// entry, so scopes may end in any order: nested ones innermost first, or
+/// an outer one cancelled before its inner one is dropped, or siblings
+/// polled side by side (`join!`).
 #[cfg(feature = "tasks")]
 pub(crate) mod by_task {
     use std::collections::HashMap;
+    use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::{LazyLock, Mutex, MutexGuard};
 
-    static TASKS: LazyLock<Mutex<HashMap<tokio::task::Id, u32>>> =
-        LazyLock::new(|| Mutex::new(HashMap::new()));
+    type Scopes = Vec<(u64, u32)>;
 
-    fn tasks() -> MutexGuard<'static, HashMap<tokio::task::Id, u32>> {
+    static TASKS: LazyLock<Mutex<HashMap<tokio::task::Id, Scopes>>> =
+        LazyLock::new(|| Mutex::new(HashMap::new()));
+    static NEXT_SCOPE: AtomicU64 = AtomicU64::new(1);
+
+    fn tasks() -> MutexGuard<'static, HashMap<tokio::task::Id, Scopes>> {
         TASKS.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Sets `id`'s labels, returning what they were.
-    pub(super) fn enter(id: tokio::task::Id, labels: u32) -> Option<u32> {
-        tasks().insert(id, labels)
+    /// Adds a scope with `labels` to task `id`; returns its number.
+    pub(super) fn enter(id: tokio::task::Id, labels: u32) -> u64 {
+        let scope = NEXT_SCOPE.fetch_add(1, Ordering::Relaxed);
+        tasks().entry(id).or_default().push((scope, labels));
+        scope
     }
 
-    /// Puts `id`'s labels back to `before` (none: the task has none).
-    pub(super) fn leave(id: tokio::task::Id, before: Option<u32>) {
+    /// Takes scope `scope` out of task `id`, and the task out of the table
+    /// with its last scope.
+    pub(super) fn leave(id: tokio::task::Id, scope: u64) {
         let mut tasks = tasks();
-        match before {
-            Some(labels) => tasks.insert(id, labels),
-            None => tasks.remove(&id),
-        };
+        if let Some(scopes) = tasks.get_mut(&id) {
+            scopes.retain(|&(s, _)| s != scope);
+            if scopes.is_empty() {
+                tasks.remove(&id);
+            }
+        }
     }
 
-    /// Every labelled task's labels, by the id a task dump prints.
+    /// Every labelled task's labels, by the id a task dump prints: those
+    /// of the scope it entered last (an inner scope's set already holds
+    /// its outer ones').
     pub(crate) fn all() -> HashMap<u64, super::LabelSet> {
         tasks()
             .iter()
-            .filter_map(|(id, &labels)| {
+            .filter_map(|(id, scopes)| {
+                let &(_, labels) = scopes.last()?;
                 let id = id.to_string().parse().ok()?;
                 Some((id, super::LabelSet(labels)))
             })
             .collect()
+    }
+
+    /// How many scopes task `id` is inside (tests).
+    #[cfg(test)]
+    pub(crate) fn scopes_of(id: tokio::task::Id) -> usize {
+        tasks().get(&id).map_or(0, Vec::len)
     }
 }
 
@@ -399,5 +419,95 @@ mod tests {
             std::thread::spawn(current).join().unwrap(),
             LabelSet::empty()
         );
+    }
+
+    /// A task's labels as the goroutine dump reads them.
+    #[cfg(feature = "tasks")]
+    fn dumped(id: tokio::task::Id) -> Option<LabelSet> {
+        by_task::all()
+            .get(&id.to_string().parse::<u64>().unwrap())
+            .copied()
+    }
+
+    /// An aborted task drops its outer scope before its inner one: each
+    /// takes out only its own entry, and nothing of the task stays behind.
+    #[cfg(feature = "tasks")]
+    #[test]
+    fn a_cancelled_task_leaves_no_labels_behind() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let outer = LabelSet::new(&[("kind", "export")]);
+        let inner = LabelSet::new(&[("step", "render")]);
+        let (at_tx, at_rx) = std::sync::mpsc::channel::<()>();
+        let handle = runtime.spawn(task(outer, async move {
+            task(inner, async move {
+                at_tx.send(()).unwrap();
+                std::future::pending::<()>().await
+            })
+            .await
+        }));
+        let id = handle.id();
+        runtime.block_on(async {
+            while at_rx.try_recv().is_err() {
+                tokio::task::yield_now().await;
+            }
+        });
+        assert_eq!(dumped(id), Some(outer.merged(inner)));
+        handle.abort();
+        assert!(runtime.block_on(handle).unwrap_err().is_cancelled());
+        assert_eq!(by_task::scopes_of(id), 0, "{:?}", dumped(id));
+    }
+
+    /// Sibling scopes in one task (`join!`) end in any order: the task
+    /// shows the scope it entered last while both are open, the other's
+    /// once one has ended, and nothing once both have.
+    #[cfg(feature = "tasks")]
+    #[test]
+    fn sibling_scopes_each_take_out_their_own() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let a = LabelSet::new(&[("kind", "a")]);
+        let b = LabelSet::new(&[("kind", "b")]);
+        let (a_tx, a_rx) = tokio::sync::oneshot::channel::<()>();
+        let (b_tx, b_rx) = tokio::sync::oneshot::channel::<()>();
+        let (at_tx, at_rx) = std::sync::mpsc::channel::<&str>();
+        let handle = runtime.spawn(async move {
+            let first = task(a, async {
+                at_tx.send("a open").unwrap();
+                a_rx.await.unwrap();
+                at_tx.send("a done").unwrap();
+            });
+            let second = task(b, async {
+                at_tx.send("b open").unwrap();
+                b_rx.await.unwrap();
+            });
+            tokio::join!(first, second);
+        });
+        let id = handle.id();
+        // The runtime has one thread: when the test hears from the task,
+        // the task's poll has returned.
+        let wait_for = |what: &str| {
+            runtime.block_on(async {
+                loop {
+                    match at_rx.try_recv() {
+                        Ok(heard) if heard == what => break,
+                        Ok(_) => {}
+                        Err(_) => tokio::task::yield_now().await,
+                    }
+                }
+            })
+        };
+        wait_for("b open");
+        assert_eq!(dumped(id), Some(b));
+        a_tx.send(()).unwrap();
+        wait_for("a done");
+        runtime.block_on(tokio::task::yield_now());
+        assert_eq!(dumped(id), Some(b));
+        assert_eq!(by_task::scopes_of(id), 1);
+        b_tx.send(()).unwrap();
+        runtime.block_on(handle).unwrap();
+        assert_eq!(by_task::scopes_of(id), 0);
     }
 }

@@ -19,9 +19,10 @@
 //! forever. One worker blocked in a poll for 250 ms during a dump — the
 //! very thing a dump is taken to find — costs the runtime another worker
 //! for good, and its drop never returns. So before dumping a multi-thread
-//! runtime, [`dump`] checks that every worker came back to its scheduler
-//! within [`WORKER_AWAY`], and refuses, naming the worker, if one did not
-//! (a thread dump shows what it is doing). The workbook's own services run
+//! runtime, [`dump`] watches its workers for [`WORKER_AWAY`] and refuses,
+//! naming the worker, if one has stayed away from its scheduler for 100 ms
+//! (a thread dump shows what it is doing). A worker that blocks after the
+//! watch can still be lost: only tokio's fix closes that. The workbook's own services run
 //! on a current-thread runtime, where a dump needs no barrier.
 //!
 //! [`Handle::dump`]: tokio::runtime::Handle::dump
@@ -60,10 +61,10 @@ pub struct TaskDump {
     pub own: Own,
 }
 
-/// How long a worker of a multi-thread runtime may stay away from its
-/// scheduler (inside one poll) before [`dump`] refuses to dump the
-/// runtime: under the 250 ms for which tokio's workers wait for each other
-/// before the dump misfires (see the module's notes).
+/// How long [`dump`] watches the workers of a multi-thread runtime before
+/// dumping it: a worker away from its scheduler (inside one poll) for 100
+/// ms of it makes the dump an error, since tokio's workers wait only 250
+/// ms for each other before the dump misfires (see the module's notes).
 #[cfg(feature = "tasks")]
 pub const WORKER_AWAY: Duration = Duration::from_millis(200);
 
@@ -91,7 +92,7 @@ mod imp {
                 let which: Vec<String> = away.iter().map(usize::to_string).collect();
                 return Err(Error::new(format!(
                     "tasks not dumped: worker {} of {n} did not come back to its scheduler \
-                     within {WORKER_AWAY:?} (one poll running that long: a blocked worker). A task \
+                     for {STILL_FOR:?} or more (one poll running that long: a blocked worker). A task \
                      dump now would wait for it, and tokio's dump can then leave the other \
                      workers waiting forever (tokio-rs/tokio#8370). The threads' stacks show \
                      what it is doing: look for a tokio-rt-worker thread that is not parked",
@@ -141,14 +142,30 @@ mod imp {
     }
 }
 
-/// The workers of a multi-thread runtime that stayed away from their
-/// scheduler for [`WORKER_AWAY`]: not parked, and no count of theirs
-/// moved. A worker hands its counts over only at the moments it also
-/// looks for a dump request (its maintenance, and before parking), so
-/// counts that stand still while it is not parked mean it would not join a
-/// dump either.
+/// The workers of a multi-thread runtime that are away from their
+/// scheduler at the end of a [`WORKER_AWAY`] watch: not parked, and no
+/// count of theirs moved for [`STILL_FOR`] or more. A worker hands its
+/// counts over only at the moments it also looks for a dump request (its
+/// maintenance, every 61 polls, and before parking), so counts that stand
+/// still while it is not parked mean it would not join a dump either. The
+/// counts are read every 10 ms, so a worker that unparks during the watch
+/// and then blocks is caught too; one that blocks after it is not (only
+/// tokio's fix closes that).
 #[cfg(all(feature = "tasks", tokio_unstable, target_os = "linux"))]
 async fn workers_away(handle: &tokio::runtime::Handle) -> Vec<usize> {
+    workers_away_after(handle, WORKER_AWAY).await
+}
+
+/// How long an unparked worker's counts must stand still for
+/// [`workers_away`] to call it away: a healthy worker hands them over
+/// every 61 polls, well within this unless its polls take over 1.6 ms each.
+#[cfg(all(feature = "tasks", tokio_unstable, target_os = "linux"))]
+const STILL_FOR: Duration = Duration::from_millis(100);
+
+/// [`workers_away`], watching for `watch`.
+#[cfg(all(feature = "tasks", tokio_unstable, target_os = "linux"))]
+async fn workers_away_after(handle: &tokio::runtime::Handle, watch: Duration) -> Vec<usize> {
+    use std::time::Instant;
     let metrics = handle.metrics();
     let mark = |worker: usize| {
         (
@@ -157,13 +174,24 @@ async fn workers_away(handle: &tokio::runtime::Handle) -> Vec<usize> {
             metrics.worker_total_busy_duration(worker),
         )
     };
-    let before: Vec<_> = (0..metrics.num_workers()).map(mark).collect();
-    tokio::time::sleep(WORKER_AWAY).await;
-    before
-        .iter()
+    let start = Instant::now();
+    let mut last: Vec<_> = (0..metrics.num_workers())
+        .map(|worker| (mark(worker), start))
+        .collect();
+    while start.elapsed() < watch {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        for (worker, (seen, since)) in last.iter_mut().enumerate() {
+            let now = mark(worker);
+            if now != *seen {
+                *seen = now;
+                *since = Instant::now();
+            }
+        }
+    }
+    last.iter()
         .enumerate()
         // An odd park/unpark count: parked, and a dump request wakes it.
-        .filter(|&(worker, was)| was.0 % 2 == 0 && mark(worker) == *was)
+        .filter(|(_, (seen, since))| seen.0 % 2 == 0 && since.elapsed() >= STILL_FOR)
         .map(|(worker, _)| worker)
         .collect()
 }
@@ -500,6 +528,38 @@ impl fmt::Display for DumpDiff {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The watch before a dump: parked workers are never away; a worker
+    /// that wakes during the watch and then blocks is, although its counts
+    /// moved since the watch began (a first and a last look would miss it).
+    #[cfg(all(feature = "tasks", tokio_unstable, target_os = "linux"))]
+    #[test]
+    fn a_worker_that_blocks_during_the_watch_is_away() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let (go_tx, go_rx) = tokio::sync::oneshot::channel::<()>();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        runtime.spawn(async move {
+            go_rx.await.unwrap();
+            let _ = release_rx.recv();
+        });
+        let idle = runtime.block_on(workers_away_after(
+            runtime.handle(),
+            Duration::from_millis(300),
+        ));
+        let waker = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            go_tx.send(()).unwrap();
+        });
+        let away = runtime.block_on(workers_away_after(runtime.handle(), Duration::from_secs(2)));
+        release_tx.send(()).unwrap();
+        waker.join().unwrap();
+        assert_eq!(idle, Vec::<usize>::new(), "parked workers called away");
+        assert_eq!(away.len(), 1, "away: {away:?}");
+    }
 
     /// A worker blocked in one poll while its runtime is dumped. tokio
     /// 1.54's dump would give up waiting for it after 250 ms, lead with the
