@@ -305,55 +305,51 @@ impl<F> Drop for Labelled<F> {
 }
 
 /// A live task's labels by task id: the [`Labelled`] scopes it is inside,
-/// in the order they were entered. Each scope takes out only its own
-/// entry, so scopes may end in any order: nested ones innermost first, or
-/// an outer one cancelled before its inner one is dropped, or siblings
-/// polled side by side (`join!`).
+/// each under its own number (numbers grow in the order scopes are
+/// entered). Each scope takes out only its own entry, so scopes may end in
+/// any order: nested ones innermost first, an outer one cancelled before
+/// its inner one is dropped, or siblings polled side by side (`join!`).
 #[cfg(feature = "tasks")]
 pub(crate) mod by_task {
     use std::collections::HashMap;
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::{LazyLock, Mutex, MutexGuard};
 
-    type Scopes = Vec<(u64, u32)>;
+    type Scopes = HashMap<(tokio::task::Id, u64), u32>;
 
-    static TASKS: LazyLock<Mutex<HashMap<tokio::task::Id, Scopes>>> =
-        LazyLock::new(|| Mutex::new(HashMap::new()));
+    static SCOPES: LazyLock<Mutex<Scopes>> = LazyLock::new(|| Mutex::new(HashMap::new()));
     static NEXT_SCOPE: AtomicU64 = AtomicU64::new(1);
 
-    fn tasks() -> MutexGuard<'static, HashMap<tokio::task::Id, Scopes>> {
-        TASKS.lock().unwrap_or_else(|e| e.into_inner())
+    fn scopes() -> MutexGuard<'static, Scopes> {
+        SCOPES.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Adds a scope with `labels` to task `id`; returns its number.
     pub(super) fn enter(id: tokio::task::Id, labels: u32) -> u64 {
         let scope = NEXT_SCOPE.fetch_add(1, Ordering::Relaxed);
-        tasks().entry(id).or_default().push((scope, labels));
+        scopes().insert((id, scope), labels);
         scope
     }
 
-    /// Takes scope `scope` out of task `id`, and the task out of the table
-    /// with its last scope.
+    /// Takes scope `scope` of task `id` out.
     pub(super) fn leave(id: tokio::task::Id, scope: u64) {
-        let mut tasks = tasks();
-        if let Some(scopes) = tasks.get_mut(&id) {
-            scopes.retain(|&(s, _)| s != scope);
-            if scopes.is_empty() {
-                tasks.remove(&id);
-            }
-        }
+        scopes().remove(&(id, scope));
     }
 
     /// Every labelled task's labels, by the id a task dump prints: those
     /// of the scope it entered last (an inner scope's set already holds
     /// its outer ones').
     pub(crate) fn all() -> HashMap<u64, super::LabelSet> {
-        tasks()
-            .iter()
-            .filter_map(|(id, scopes)| {
-                let &(_, labels) = scopes.last()?;
-                let id = id.to_string().parse().ok()?;
-                Some((id, super::LabelSet(labels)))
+        let mut last: HashMap<tokio::task::Id, (u64, u32)> = HashMap::new();
+        for (&(id, scope), &labels) in scopes().iter() {
+            let entry = last.entry(id).or_insert((scope, labels));
+            if scope > entry.0 {
+                *entry = (scope, labels);
+            }
+        }
+        last.into_iter()
+            .filter_map(|(id, (_, labels))| {
+                Some((id.to_string().parse().ok()?, super::LabelSet(labels)))
             })
             .collect()
     }
@@ -361,7 +357,7 @@ pub(crate) mod by_task {
     /// How many scopes task `id` is inside (tests).
     #[cfg(test)]
     pub(crate) fn scopes_of(id: tokio::task::Id) -> usize {
-        tasks().get(&id).map_or(0, Vec::len)
+        scopes().keys().filter(|(task, _)| *task == id).count()
     }
 }
 
