@@ -188,7 +188,7 @@ pub fn save_as(
     style: Style,
     path: &Path,
 ) -> Result<(), Error> {
-    atomic::write_bytes(path, &render_as(profile, weight, title, style, path)?)
+    save_rooted(profile, weight, title, style, Root::Thread, path)
 }
 
 /// Renders `profile` as an SVG flame graph in [`Style::Full`]; `path` only
