@@ -67,9 +67,16 @@ pub fn bad_setting(message: &str) -> ! {
 }
 
 /// Prints the closing lines: a label column, then the text; continuation
-/// lines of a text are indented under it.
+/// lines of a text are indented under it. A stdout nobody reads any more
+/// (`| head -1`, a parent that went away) is not an error of the run: the
+/// files are written, and `print!` would panic with "failed printing to
+/// stdout" and end a finished run with exit code 101.
 pub fn closing(lines: &[(&str, &dyn Display)]) {
-    print!("{}", closing_text(lines));
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(closing_text(lines).as_bytes())
+        .and_then(|()| stdout.flush());
 }
 
 fn closing_text(lines: &[(&str, &dyn Display)]) -> String {
