@@ -67,15 +67,25 @@ pub fn bad_setting(message: &str) -> ! {
 }
 
 /// Prints the closing lines: a label column, then the text; continuation
-/// lines of a text are indented under it. A stdout nobody reads any more
-/// (`| head -1`, a parent that went away) is not an error of the run: the
-/// files are written, and `print!` would panic with "failed printing to
-/// stdout" and end a finished run with exit code 101.
+/// lines of a text are indented under it. Written as [`say`] writes.
 pub fn closing(lines: &[(&str, &dyn Display)]) {
+    write_out(&closing_text(lines));
+}
+
+/// `println!`, for what a program tells whoever reads its stdout: a stdout
+/// nobody reads any more (`| head -1`, a parent that went away) is not an
+/// error of the run, where `println!` would panic with "failed printing to
+/// stdout" and end the program (a service at its second line, a finished
+/// run with exit code 101).
+pub fn say(line: std::fmt::Arguments) {
+    write_out(&format!("{line}\n"));
+}
+
+fn write_out(text: &str) {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
     let _ = stdout
-        .write_all(closing_text(lines).as_bytes())
+        .write_all(text.as_bytes())
         .and_then(|()| stdout.flush());
 }
 

@@ -37,15 +37,17 @@ async fn main() -> Result<(), Error> {
     // (No SIGQUIT handling yet.)
     // ANCHOR_END: quit
 
-    println!(
+    // `println!` would end the service if whoever started it stopped
+    // reading (`| head -1`): `say` lets the lines go instead.
+    out::say(format_args!(
         "{SERVICE} service listening on {addr} (pid {})",
         std::process::id()
-    );
-    println!(
+    ));
+    out::say(format_args!(
         "for a task dump: kill -QUIT {} (dumps go to {})",
         std::process::id(),
         out::display(&out_dir)
-    );
+    ));
     let mut term =
         signal(SignalKind::terminate()).map_err(|e| Error::io("cannot watch SIGTERM", e))?;
     tokio::select! {
@@ -54,7 +56,7 @@ async fn main() -> Result<(), Error> {
         _ = tokio::signal::ctrl_c() => {}
         _ = tokio::time::sleep(LIFETIME) => {}
     }
-    println!("{SERVICE} service stopped");
+    out::say(format_args!("{SERVICE} service stopped"));
     Ok(())
 }
 
@@ -67,7 +69,7 @@ async fn on_quit(mut quit: Signal, runtime: tokio::runtime::Handle, dir: std::pa
     while quit.recv().await.is_some() {
         dumps += 1;
         match write_dump(&runtime, &dir, dumps).await {
-            Ok(path) => println!("task dump written to {}", out::display(&path)),
+            Ok(path) => out::say(format_args!("task dump written to {}", out::display(&path))),
             Err(e) => eprintln!("task dump failed: {e}"),
         }
     }

@@ -20,6 +20,7 @@ use labkit::Error;
 use labkit::capture::Capture;
 use labkit::contention;
 use labkit::endpoints::{self, Capturing, OneAtATime};
+use labkit::out;
 use workbook::days::day089;
 
 // jemalloc as the allocator, for its sampling heap profiler: what
@@ -63,8 +64,15 @@ async fn serve() -> Result<(), Error> {
     let bound: SocketAddr = listener
         .local_addr()
         .map_err(|e| Error::io("cannot read the listening address", e))?;
-    println!("service listening on {bound} (pid {})", std::process::id());
-    println!("try: go tool pprof -top 'http://{bound}/debug/pprof/profile?seconds=5'");
+    // `println!` would end the service if whoever started it stopped
+    // reading (`| head -1`): `say` lets the lines go instead.
+    out::say(format_args!(
+        "service listening on {bound} (pid {})",
+        std::process::id()
+    ));
+    out::say(format_args!(
+        "try: go tool pprof -top 'http://{bound}/debug/pprof/profile?seconds=5'"
+    ));
     // With timeouts, so that no client holds a connection by sending half
     // a request.
     // The first SIGTERM or Ctrl-C stops accepting, cancels captures and

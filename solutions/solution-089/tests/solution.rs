@@ -292,3 +292,50 @@ fn an_address_beyond_loopback_is_warned_about() {
     );
     assert!(!out.status.success());
 }
+
+/// Whoever started the service may stop reading its stdout (`| head -1`,
+/// a parent that went away): the service goes on serving. With `println!`
+/// it died at its second line ("failed printing to stdout").
+#[test]
+fn a_service_whose_stdout_nobody_reads_keeps_serving() {
+    let _machine = selfcheck::one_at_a_time();
+    let dir = selfcheck::scratch();
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = free.local_addr().unwrap();
+    drop(free);
+    // A pipe whose reading end is closed before the service starts.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut service = std::process::Command::new(selfcheck::program!())
+        .arg("--out")
+        .arg(dir.path())
+        .args(["--addr", &addr.to_string()])
+        .env(workbook::service::STOP_WITH_STDIN, "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // An answer comes only once both lines are written: serving starts
+    // after them.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let answered = loop {
+        if let Ok(r) = http::request(addr, "GET", "/debug/pprof/", None, Duration::from_secs(5)) {
+            break Some(r.status);
+        }
+        if service.try_wait().unwrap().is_some() || std::time::Instant::now() > deadline {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let exited = service.try_wait().unwrap();
+    drop(service.stdin.take());
+    let ended = service.wait_with_output().unwrap();
+    assert_eq!(
+        (answered, exited),
+        (Some(200), None),
+        "the service with an unread stdout ended {} and said:\n{}",
+        ended.status,
+        String::from_utf8_lossy(&ended.stderr)
+    );
+}
